@@ -1,0 +1,22 @@
+//! The OAuth Toolkit protocol core.
+//!
+//! Pure logic: the data model, the rules of the specifications, settings, and the storage
+//! traits that the `store` crate (or a library user's own tables) implements. Nothing here
+//! knows an HTTP framework or SQL.
+
+pub mod clear_expired;
+pub mod client_secret;
+pub mod clock;
+pub mod error;
+pub mod generators;
+pub mod models;
+pub mod password;
+pub mod redirect_uri;
+pub mod scopes;
+pub mod settings;
+pub mod store;
+pub mod token_checksum;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::OAuthError;
+pub use settings::Settings;

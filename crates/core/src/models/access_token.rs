@@ -1,0 +1,74 @@
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::Id;
+
+/// An issued bearer token. Looked up by `token_checksum`; `token` is blank when only
+/// digests are stored (`compliant_bcp_rfc9700_token_storage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub id: Id,
+    pub user_id: Option<Id>,
+    pub source_refresh_token_id: Option<Id>,
+    pub token: String,
+    pub token_checksum: String,
+    pub id_token_id: Option<Id>,
+    pub application_id: Option<Id>,
+    pub expires: OffsetDateTime,
+    pub scope: String,
+    /// Shared by every token from one consent or refresh chain (revoke a grant in one statement).
+    pub token_family: Option<Uuid>,
+    pub created: OffsetDateTime,
+    pub updated: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccessToken {
+    pub user_id: Option<Id>,
+    pub source_refresh_token_id: Option<Id>,
+    /// The stored token column: the plaintext, or blank when only digests are stored.
+    pub token: String,
+    /// SHA-256 hex of the plaintext (the lookup key).
+    pub token_checksum: String,
+    pub id_token_id: Option<Id>,
+    pub application_id: Option<Id>,
+    pub expires: OffsetDateTime,
+    pub scope: String,
+    pub token_family: Option<Uuid>,
+}
+
+impl AccessToken {
+    /// DOT's `is_expired`.
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        super::is_expired(self.expires, now)
+    }
+
+    /// DOT's `allow_scopes`.
+    pub fn allow_scopes<S: AsRef<str>>(&self, scopes: &[S]) -> bool {
+        crate::scopes::allow_scopes(&self.scope, scopes)
+    }
+
+    /// DOT's `is_valid(scopes)`: not expired and the scopes are granted.
+    pub fn is_valid<S: AsRef<str>>(&self, scopes: &[S], now: OffsetDateTime) -> bool {
+        !self.is_expired(now) && self.allow_scopes(scopes)
+    }
+
+    /// DOT's `scopes` property.
+    pub fn scopes(&self, configured: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        super::describe_scopes(&self.scope, configured)
+    }
+}
+
+/// The stored forms of a plaintext token: (token column, checksum). With digest-only
+/// storage the token column is left blank.
+pub fn stored_token(plaintext: &str, store_plaintext: bool) -> (String, String) {
+    let checksum = crate::token_checksum::token_checksum(plaintext);
+    let column = if store_plaintext {
+        plaintext.to_string()
+    } else {
+        String::new()
+    };
+    (column, checksum)
+}

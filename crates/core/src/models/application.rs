@@ -1,0 +1,418 @@
+use std::fmt;
+use std::str::FromStr;
+
+use time::OffsetDateTime;
+
+use super::Id;
+use crate::redirect_uri;
+use crate::settings::Settings;
+
+/// RFC 6749 §2.1 client types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientType {
+    Confidential,
+    Public,
+}
+
+impl ClientType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientType::Confidential => "confidential",
+            ClientType::Public => "public",
+        }
+    }
+}
+
+impl FromStr for ClientType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "confidential" => Ok(ClientType::Confidential),
+            "public" => Ok(ClientType::Public),
+            other => Err(format!(
+                "unknown client type `{other}` (expected `confidential` or `public`)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for ClientType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// DOT's `authorization_grant_type` values: the one flow an application may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    AuthorizationCode,
+    Implicit,
+    Password,
+    ClientCredentials,
+    OpenIdHybrid,
+    DeviceCode,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 6] = [
+        GrantType::AuthorizationCode,
+        GrantType::DeviceCode,
+        GrantType::Implicit,
+        GrantType::Password,
+        GrantType::ClientCredentials,
+        GrantType::OpenIdHybrid,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization-code",
+            GrantType::Implicit => "implicit",
+            GrantType::Password => "password",
+            GrantType::ClientCredentials => "client-credentials",
+            GrantType::OpenIdHybrid => "openid-hybrid",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+        }
+    }
+
+    /// Grant types whose flows send the user agent to a redirect URI.
+    pub fn uses_redirect(self) -> bool {
+        matches!(
+            self,
+            GrantType::AuthorizationCode | GrantType::Implicit | GrantType::OpenIdHybrid
+        )
+    }
+}
+
+impl FromStr for GrantType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        GrantType::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+                format!(
+                    "unknown authorization grant type `{s}` (expected one of: {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// ID token signing algorithm of an application (`""` = none chosen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Algorithm {
+    #[default]
+    None,
+    RS256,
+    HS256,
+}
+
+impl Algorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::None => "",
+            Algorithm::RS256 => "RS256",
+            Algorithm::HS256 => "HS256",
+        }
+    }
+}
+
+impl FromStr for Algorithm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "" => Ok(Algorithm::None),
+            "RS256" => Ok(Algorithm::RS256),
+            "HS256" => Ok(Algorithm::HS256),
+            other => Err(format!(
+                "unknown algorithm `{other}` (expected \"\", RS256 or HS256)"
+            )),
+        }
+    }
+}
+
+/// A validation failure keyed by field, as DOT's `clean()` reports them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ApplicationError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn field_error(field: &'static str, message: impl Into<String>) -> ApplicationError {
+    ApplicationError {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A registered OAuth client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub id: Id,
+    pub client_id: String,
+    pub user_id: Option<Id>,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub client_type: ClientType,
+    pub authorization_grant_type: GrantType,
+    /// The stored secret: a hash when `hash_client_secret`, else the plaintext.
+    pub client_secret: String,
+    pub hash_client_secret: bool,
+    pub name: String,
+    pub skip_authorization: bool,
+    pub algorithm: Algorithm,
+    pub allowed_origins: String,
+    pub created: OffsetDateTime,
+    pub updated: OffsetDateTime,
+}
+
+/// The fields of an application to be saved. `client_secret` is the *stored* form; use
+/// [`NewApplication::set_secret`] to hash a plaintext one.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub client_id: String,
+    pub user_id: Option<Id>,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub client_type: ClientType,
+    pub authorization_grant_type: GrantType,
+    pub client_secret: String,
+    pub hash_client_secret: bool,
+    pub name: String,
+    pub skip_authorization: bool,
+    pub algorithm: Algorithm,
+    pub allowed_origins: String,
+}
+
+impl NewApplication {
+    /// An application with a generated client id (and, unless given later, an empty secret).
+    pub fn new(client_type: ClientType, grant_type: GrantType, settings: &Settings) -> Self {
+        Self {
+            client_id: crate::generators::generate_client_id(
+                settings.client_id_generator_length,
+                &settings.client_id_generator_alphabet,
+            ),
+            user_id: None,
+            redirect_uris: String::new(),
+            post_logout_redirect_uris: String::new(),
+            client_type,
+            authorization_grant_type: grant_type,
+            client_secret: String::new(),
+            hash_client_secret: true,
+            name: String::new(),
+            skip_authorization: false,
+            algorithm: Algorithm::None,
+            allowed_origins: String::new(),
+        }
+    }
+
+    /// Generate a secret per the settings, store it (hashed when `hash_client_secret`) and
+    /// return the plaintext, which is shown once.
+    pub fn generate_secret(
+        &mut self,
+        settings: &Settings,
+    ) -> Result<String, crate::client_secret::SecretHashError> {
+        let plain = crate::generators::generate_client_secret(
+            settings.client_secret_generator_length,
+            &settings.client_secret_generator_alphabet,
+        );
+        self.set_secret(&plain, settings)?;
+        Ok(plain)
+    }
+
+    /// Store `plain` as the secret: hashed when `hash_client_secret` unless it already is a
+    /// hash (DOT keeps values that parse as a hash, so hashes can be imported).
+    pub fn set_secret(
+        &mut self,
+        plain: &str,
+        settings: &Settings,
+    ) -> Result<(), crate::client_secret::SecretHashError> {
+        self.client_secret = if self.hash_client_secret && !crate::client_secret::is_hashed(plain) {
+            crate::client_secret::hash_client_secret(plain, settings.client_secret_hasher)?
+        } else {
+            plain.to_string()
+        };
+        Ok(())
+    }
+
+    /// DOT's `Application.clean()`: every problem, keyed by field.
+    pub fn validate(&self, settings: &Settings) -> Result<(), Vec<ApplicationError>> {
+        let mut errors = Vec::new();
+        validate_client_id(&self.client_id, &mut errors);
+        if self.name.chars().count() > 255 {
+            errors.push(field_error("name", "must be at most 255 characters"));
+        }
+        if self.client_secret.len() > 255 {
+            errors.push(field_error(
+                "client_secret",
+                "must be at most 255 characters",
+            ));
+        }
+        if has_control(&self.client_secret) {
+            errors.push(field_error(
+                "client_secret",
+                "must not contain control characters",
+            ));
+        }
+        let rules = settings.uri_rules();
+        if self.authorization_grant_type.uses_redirect() && self.redirect_uris.trim().is_empty() {
+            errors.push(field_error(
+                "redirect_uris",
+                format!(
+                    "redirect_uris cannot be empty with grant_type {}",
+                    self.authorization_grant_type
+                ),
+            ));
+        }
+        if let Err(list) = redirect_uri::validate_redirect_uris(&self.redirect_uris, &rules) {
+            errors.extend(
+                list.into_iter()
+                    .map(|e| field_error("redirect_uris", e.to_string())),
+            );
+        }
+        if has_control(
+            &self
+                .post_logout_redirect_uris
+                .replace([' ', '\t', '\n', '\r'], ""),
+        ) {
+            errors.push(field_error(
+                "post_logout_redirect_uris",
+                "must not contain control characters",
+            ));
+        }
+        if let Err(list) = redirect_uri::validate_origins(
+            &self.allowed_origins,
+            &settings.allowed_schemes,
+            settings.allow_uri_wildcards,
+        ) {
+            errors.extend(
+                list.into_iter()
+                    .map(|e| field_error("allowed_origins", e.to_string())),
+            );
+        }
+        if self.algorithm == Algorithm::HS256 {
+            if self.client_type == ClientType::Public {
+                errors.push(field_error(
+                    "algorithm",
+                    "You cannot use HS256 with public grants or clients",
+                ));
+            }
+            if matches!(
+                self.authorization_grant_type,
+                GrantType::Implicit | GrantType::OpenIdHybrid
+            ) {
+                errors.push(field_error(
+                    "algorithm",
+                    "You cannot use HS256 with implicit or hybrid grants",
+                ));
+            }
+            if self.hash_client_secret {
+                errors.push(field_error(
+                    "hash_client_secret",
+                    "HS256 signs with the client secret, which must be stored unhashed",
+                ));
+            }
+            if self.client_secret.is_empty() {
+                errors.push(field_error("client_secret", "HS256 needs a client secret"));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+fn validate_client_id(client_id: &str, errors: &mut Vec<ApplicationError>) {
+    if client_id.is_empty() {
+        errors.push(field_error("client_id", "must not be empty"));
+    } else if client_id.chars().count() > 255 {
+        errors.push(field_error("client_id", "must be at most 255 characters"));
+    }
+    // A colon would break HTTP Basic client authentication (RFC 6749 §2.3.1).
+    if client_id.contains(':') {
+        errors.push(field_error("client_id", "must not contain `:`"));
+    }
+    if client_id
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        errors.push(field_error(
+            "client_id",
+            "must not contain spaces or control characters",
+        ));
+    }
+}
+
+impl Application {
+    /// DOT's `redirect_uri_allowed`: exact match with the RFC 8252 loopback-port rule.
+    pub fn redirect_uri_allowed(&self, uri: &str, settings: &Settings) -> bool {
+        redirect_uri::redirect_uri_allowed(uri, &self.redirect_uris, &settings.uri_rules())
+    }
+
+    /// DOT's `post_logout_redirect_uri_allowed` (same matching, other list).
+    pub fn post_logout_redirect_uri_allowed(&self, uri: &str, settings: &Settings) -> bool {
+        redirect_uri::redirect_uri_allowed(
+            uri,
+            &self.post_logout_redirect_uris,
+            &settings.uri_rules(),
+        )
+    }
+
+    /// DOT's `origin_allowed` for CORS at the token endpoint.
+    pub fn origin_allowed(&self, origin: &str, settings: &Settings) -> bool {
+        redirect_uri::origin_allowed(
+            origin,
+            &self.allowed_origins,
+            &settings.allowed_schemes,
+            settings.allow_uri_wildcards,
+        )
+    }
+
+    /// DOT's `default_redirect_uri`: the single registered URI, if exactly one.
+    pub fn default_redirect_uri(&self) -> Option<&str> {
+        redirect_uri::default_redirect_uri(&self.redirect_uris)
+    }
+
+    /// DOT's `allows_grant_type(*types)`.
+    pub fn allows_grant_type(&self, types: &[GrantType]) -> bool {
+        types.contains(&self.authorization_grant_type)
+    }
+
+    /// DOT's `is_usable(request)` hook: every stored application is usable; a library user
+    /// wraps the store to disable clients.
+    pub fn is_usable(&self) -> bool {
+        true
+    }
+
+    pub fn is_confidential(&self) -> bool {
+        self.client_type == ClientType::Confidential
+    }
+
+    /// Check a presented secret against the stored one, in constant time.
+    pub fn check_secret(&self, presented: &str) -> bool {
+        crate::client_secret::verify_client_secret(presented, &self.client_secret)
+    }
+
+    /// What DOT's `__str__` shows: the name, or the client id.
+    pub fn display_name(&self) -> &str {
+        if self.name.is_empty() {
+            &self.client_id
+        } else {
+            &self.name
+        }
+    }
+}

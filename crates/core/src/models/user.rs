@@ -1,0 +1,76 @@
+use time::OffsetDateTime;
+
+use super::Id;
+
+/// A person who can sign in (the server's own user store; Django's `auth.User` fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Id,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// argon2id PHC string, a Django `pbkdf2_sha256$…` hash, or `!…` (unusable).
+    pub password: String,
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+    pub date_joined: OffsetDateTime,
+    pub last_login: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub password: String,
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+}
+
+impl NewUser {
+    pub fn new(username: impl Into<String>, password_hash: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+            email: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            password: password_hash.into(),
+            is_active: true,
+            is_staff: false,
+            is_superuser: false,
+        }
+    }
+}
+
+/// Django's username rule: 1–150 characters of letters, digits and `@.+-_`.
+pub fn validate_username(username: &str) -> Result<(), String> {
+    if username.is_empty() || username.chars().count() > 150 {
+        return Err("username must be 1 to 150 characters".into());
+    }
+    if !username
+        .chars()
+        .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+    {
+        return Err("username may contain only letters, digits and @ . + - _".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert!(validate_username("alice").is_ok());
+        assert!(validate_username("a.b+c@d-e_f").is_ok());
+        assert!(validate_username("").is_err());
+        assert!(validate_username("has space").is_err());
+        assert!(validate_username("nul\0").is_err());
+        assert!(validate_username(&"x".repeat(151)).is_err());
+    }
+}

@@ -1,0 +1,234 @@
+//! Storage traits, one per concern, owned by the core. The `oauth-toolkit-store` crate
+//! implements them with sqlx on SQLite and PostgreSQL; a library user can implement them
+//! over their own tables.
+//!
+//! Every single-use step is one method, so an implementation can make it one conditional
+//! statement (`UPDATE … WHERE consumed IS NULL RETURNING …`), never read-then-write.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::models::*;
+
+type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A storage failure. "Not found" is not an error (methods return `Option`), and the
+/// cause of a real failure is kept for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; the string names what was duplicated.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// A referenced row (user, application, token) does not exist.
+    #[error("{0} does not exist")]
+    MissingReference(String),
+    /// A value the database cannot hold (e.g. a NUL byte in text on PostgreSQL).
+    #[error("invalid value: {0}")]
+    Invalid(String),
+    /// The database cannot be reached or is overloaded (maps to 503).
+    #[error("database unavailable")]
+    Unavailable(#[source] Cause),
+    /// Any other database failure.
+    #[error("database error")]
+    Backend(#[source] Cause),
+}
+
+/// The outcome of consuming a single-use item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consumed<T> {
+    /// This call consumed it.
+    Now(T),
+    /// It had been consumed before (a replay).
+    Already(T),
+    /// No such item.
+    Missing,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn create_user(&self, user: NewUser, now: OffsetDateTime) -> Result<User, StoreError>;
+    async fn get_user(&self, id: Id) -> Result<Option<User>, StoreError>;
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    async fn set_user_password(&self, id: Id, password_hash: &str) -> Result<(), StoreError>;
+    async fn record_login(&self, id: Id, now: OffsetDateTime) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait ApplicationStore: Send + Sync {
+    async fn create_application(
+        &self,
+        app: NewApplication,
+        now: OffsetDateTime,
+    ) -> Result<Application, StoreError>;
+    async fn get_application(&self, id: Id) -> Result<Option<Application>, StoreError>;
+    async fn find_application_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Application>, StoreError>;
+    async fn list_applications_for_user(&self, user_id: Id)
+        -> Result<Vec<Application>, StoreError>;
+    /// Save every editable field of `app` (matched by id); returns the stored row.
+    async fn update_application(
+        &self,
+        app: &Application,
+        now: OffsetDateTime,
+    ) -> Result<Option<Application>, StoreError>;
+    /// Delete an application and (by cascade) its grants and tokens.
+    async fn delete_application(&self, id: Id) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    async fn create_grant(&self, grant: NewGrant, now: OffsetDateTime)
+        -> Result<Grant, StoreError>;
+    async fn find_grant(&self, code_checksum: &str) -> Result<Option<Grant>, StoreError>;
+    /// Mark the code used, atomically: of any number of concurrent callers exactly one
+    /// gets [`Consumed::Now`].
+    async fn consume_grant(
+        &self,
+        code_checksum: &str,
+        now: OffsetDateTime,
+    ) -> Result<Consumed<Grant>, StoreError>;
+    async fn delete_grant(&self, id: Id) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn create_access_token(
+        &self,
+        token: NewAccessToken,
+        now: OffsetDateTime,
+    ) -> Result<AccessToken, StoreError>;
+    async fn get_access_token(&self, id: Id) -> Result<Option<AccessToken>, StoreError>;
+    async fn find_access_token(&self, checksum: &str) -> Result<Option<AccessToken>, StoreError>;
+    /// The user's access tokens (any expiry), newest first.
+    async fn list_access_tokens_for_user(
+        &self,
+        user_id: Id,
+    ) -> Result<Vec<AccessToken>, StoreError>;
+    /// DOT's `AccessToken.revoke()`: delete the row.
+    async fn delete_access_token(&self, id: Id) -> Result<bool, StoreError>;
+    /// DOT's `revoke_access_token`: revoke the refresh token bound to it if any (which
+    /// deletes the access token), else delete the access token. One transaction.
+    async fn revoke_access_token(&self, id: Id, now: OffsetDateTime) -> Result<bool, StoreError>;
+
+    async fn create_refresh_token(
+        &self,
+        token: NewRefreshToken,
+        now: OffsetDateTime,
+    ) -> Result<RefreshToken, StoreError>;
+    async fn get_refresh_token(&self, id: Id) -> Result<Option<RefreshToken>, StoreError>;
+    async fn find_refresh_token(&self, checksum: &str) -> Result<Option<RefreshToken>, StoreError>;
+    /// Bind a refresh token to (another) access token.
+    async fn set_refresh_token_access_token(
+        &self,
+        id: Id,
+        access_token_id: Option<Id>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// DOT's `RefreshToken.revoke()`: atomically mark it revoked, unbind and delete its
+    /// access token. Returns false when it was already revoked (a no-op).
+    async fn revoke_refresh_token(&self, id: Id, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// The single-use step of rotation: mark revoked only if still live, atomically.
+    /// Of concurrent callers exactly one gets [`Consumed::Now`]; its access token is kept
+    /// (the caller decides, e.g. for the grace period).
+    async fn claim_refresh_token(
+        &self,
+        id: Id,
+        now: OffsetDateTime,
+    ) -> Result<Consumed<RefreshToken>, StoreError>;
+    /// DOT's `revoke_family`: revoke every live refresh token of the family and delete every
+    /// access token of the family or bound to one of its refresh tokens. Returns the number
+    /// of refresh tokens revoked.
+    async fn revoke_token_family(
+        &self,
+        family: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+pub trait IdTokenStore: Send + Sync {
+    async fn create_id_token(
+        &self,
+        token: NewIdToken,
+        now: OffsetDateTime,
+    ) -> Result<IdToken, StoreError>;
+    async fn find_id_token_by_jti(&self, jti: Uuid) -> Result<Option<IdToken>, StoreError>;
+    /// Delete the record; the access token linked to it goes too (DOT's cascade).
+    async fn delete_id_token(&self, id: Id) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait DeviceGrantStore: Send + Sync {
+    /// Fails with [`StoreError::Conflict`] if the user code is taken (callers retry with a new one).
+    async fn create_device_grant(
+        &self,
+        grant: NewDeviceGrant,
+        now: OffsetDateTime,
+    ) -> Result<DeviceGrant, StoreError>;
+    async fn find_device_grant(
+        &self,
+        device_code_checksum: &str,
+    ) -> Result<Option<DeviceGrant>, StoreError>;
+    async fn find_device_grant_by_user_code(
+        &self,
+        user_code: &str,
+    ) -> Result<Option<DeviceGrant>, StoreError>;
+    /// Move from `from` to `to` (setting the user), only if the status is still `from`.
+    async fn transition_device_grant(
+        &self,
+        id: Id,
+        from: DeviceGrantStatus,
+        to: DeviceGrantStatus,
+        user_id: Option<Id>,
+    ) -> Result<bool, StoreError>;
+    /// Take an authorized device grant for token issuance: deletes it, exactly once.
+    async fn take_authorized_device_grant(
+        &self,
+        device_code_checksum: &str,
+    ) -> Result<Option<DeviceGrant>, StoreError>;
+}
+
+/// Server-wide secrets kept in the database so that every process shares them
+/// (session cookie keys, and later signing keys).
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// Return the secret named `name`, storing `candidate` first if there is none. Two
+    /// processes racing both end up with the same value.
+    async fn get_or_create_secret(&self, name: &str, candidate: &str)
+        -> Result<String, StoreError>;
+}
+
+/// Batched deletion for `cleartokens` (see [`crate::clear_expired`]).
+#[async_trait]
+pub trait CleanupStore: Send + Sync {
+    /// Delete at most `limit` rows matching `step` under `plan`; return how many went.
+    async fn delete_expired_batch(
+        &self,
+        step: crate::clear_expired::ClearStep,
+        plan: &crate::clear_expired::ClearExpiredPlan,
+        limit: u64,
+    ) -> Result<u64, StoreError>;
+}
+
+/// Everything the provider stores.
+#[async_trait]
+pub trait Store:
+    UserStore
+    + ApplicationStore
+    + GrantStore
+    + TokenStore
+    + IdTokenStore
+    + DeviceGrantStore
+    + SecretStore
+    + CleanupStore
+    + Send
+    + Sync
+{
+    /// A cheap round trip to check the database answers (`/health`).
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// "sqlite" or "postgres", for logs.
+    fn backend_name(&self) -> &'static str;
+}

@@ -1,0 +1,15 @@
+//! Storage for OAuth Toolkit with sqlx: SQLite (the embedded default, WAL mode) and
+//! PostgreSQL. Both implement the core's storage traits with the same SQL text; only the
+//! migrations differ.
+
+mod database;
+mod error;
+mod postgres;
+mod rows;
+mod sql_store;
+mod sqlite;
+mod time_codec;
+
+pub use database::{Database, OpenOptions};
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;

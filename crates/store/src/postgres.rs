@@ -1,0 +1,49 @@
+//! PostgreSQL: pooled connections shared by reads and writes; several `serve` processes
+//! can share one database.
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use crate::database::OpenOptions;
+use crate::error::map_err;
+use oauth_toolkit_core::store::StoreError;
+
+/// Storage on a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pub(crate) read: PgPool,
+    pub(crate) write: PgPool,
+    pub(crate) url: String,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, opts: &OpenOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(opts.max_connections.max(1))
+            .acquire_timeout(opts.acquire_timeout)
+            .connect(url)
+            .await
+            .map_err(map_err)?;
+        Ok(Self {
+            read: pool.clone(),
+            write: pool,
+            url: url.to_string(),
+        })
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.write)
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+
+    pub(crate) async fn close(&self) {
+        self.write.close().await;
+    }
+
+    pub(crate) async fn applied_migrations(&self) -> Result<i64, StoreError> {
+        crate::database::count_applied(&self.read).await
+    }
+}
+
+crate::sql_store::impl_sql_store!(PgStore, "postgres");

@@ -1,0 +1,284 @@
+//! Row shapes as both backends return them, and their conversion to the core's models.
+//! Only `i64`, `String`, `bool` and their `Option`s: types both drivers decode alike.
+
+use oauth_toolkit_core::models::*;
+use oauth_toolkit_core::store::StoreError;
+use uuid::Uuid;
+
+use crate::time_codec::from_db;
+
+fn corrupt(what: &str, detail: String) -> StoreError {
+    StoreError::Backend(format!("unreadable {what} in the database: {detail}").into())
+}
+
+fn uuid(what: &str, s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|e| corrupt(what, e.to_string()))
+}
+
+fn opt_uuid(what: &str, s: Option<String>) -> Result<Option<Uuid>, StoreError> {
+    s.filter(|s| !s.is_empty())
+        .map(|s| uuid(what, &s))
+        .transpose()
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    password: String,
+    is_active: bool,
+    is_staff: bool,
+    is_superuser: bool,
+    date_joined: i64,
+    last_login: Option<i64>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            username: r.username,
+            email: r.email,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            password: r.password,
+            is_active: r.is_active,
+            is_staff: r.is_staff,
+            is_superuser: r.is_superuser,
+            date_joined: from_db(r.date_joined),
+            last_login: r.last_login.map(from_db),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ApplicationRow {
+    id: i64,
+    client_id: String,
+    user_id: Option<i64>,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    client_type: String,
+    authorization_grant_type: String,
+    client_secret: String,
+    hash_client_secret: bool,
+    name: String,
+    skip_authorization: bool,
+    algorithm: String,
+    allowed_origins: String,
+    created: i64,
+    updated: i64,
+}
+
+impl TryFrom<ApplicationRow> for Application {
+    type Error = StoreError;
+    fn try_from(r: ApplicationRow) -> Result<Self, StoreError> {
+        Ok(Application {
+            id: r.id,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            redirect_uris: r.redirect_uris,
+            post_logout_redirect_uris: r.post_logout_redirect_uris,
+            client_type: r
+                .client_type
+                .parse()
+                .map_err(|e| corrupt("client_type", e))?,
+            authorization_grant_type: r
+                .authorization_grant_type
+                .parse()
+                .map_err(|e| corrupt("authorization_grant_type", e))?,
+            client_secret: r.client_secret,
+            hash_client_secret: r.hash_client_secret,
+            name: r.name,
+            skip_authorization: r.skip_authorization,
+            algorithm: r.algorithm.parse().map_err(|e| corrupt("algorithm", e))?,
+            allowed_origins: r.allowed_origins,
+            created: from_db(r.created),
+            updated: from_db(r.updated),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccessTokenRow {
+    id: i64,
+    user_id: Option<i64>,
+    source_refresh_token_id: Option<i64>,
+    token: String,
+    token_checksum: String,
+    id_token_id: Option<i64>,
+    application_id: Option<i64>,
+    expires: i64,
+    scope: String,
+    token_family: Option<String>,
+    created: i64,
+    updated: i64,
+}
+
+impl TryFrom<AccessTokenRow> for AccessToken {
+    type Error = StoreError;
+    fn try_from(r: AccessTokenRow) -> Result<Self, StoreError> {
+        Ok(AccessToken {
+            id: r.id,
+            user_id: r.user_id,
+            source_refresh_token_id: r.source_refresh_token_id,
+            token: r.token,
+            token_checksum: r.token_checksum,
+            id_token_id: r.id_token_id,
+            application_id: r.application_id,
+            expires: from_db(r.expires),
+            scope: r.scope,
+            token_family: opt_uuid("token_family", r.token_family)?,
+            created: from_db(r.created),
+            updated: from_db(r.updated),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RefreshTokenRow {
+    id: i64,
+    user_id: i64,
+    token: String,
+    token_checksum: String,
+    application_id: i64,
+    access_token_id: Option<i64>,
+    token_family: Option<String>,
+    revoked: Option<i64>,
+    created: i64,
+    updated: i64,
+}
+
+impl TryFrom<RefreshTokenRow> for RefreshToken {
+    type Error = StoreError;
+    fn try_from(r: RefreshTokenRow) -> Result<Self, StoreError> {
+        Ok(RefreshToken {
+            id: r.id,
+            user_id: r.user_id,
+            token: r.token,
+            token_checksum: r.token_checksum,
+            application_id: r.application_id,
+            access_token_id: r.access_token_id,
+            token_family: opt_uuid("token_family", r.token_family)?,
+            revoked: r.revoked.map(from_db),
+            created: from_db(r.created),
+            updated: from_db(r.updated),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct GrantRow {
+    id: i64,
+    user_id: i64,
+    code_checksum: String,
+    application_id: i64,
+    expires: i64,
+    redirect_uri: String,
+    scope: String,
+    code_challenge: String,
+    code_challenge_method: String,
+    nonce: String,
+    claims: String,
+    token_family: String,
+    consumed: Option<i64>,
+    created: i64,
+    updated: i64,
+}
+
+impl TryFrom<GrantRow> for Grant {
+    type Error = StoreError;
+    fn try_from(r: GrantRow) -> Result<Self, StoreError> {
+        let method = if r.code_challenge_method.is_empty() {
+            None
+        } else {
+            Some(
+                r.code_challenge_method
+                    .parse()
+                    .map_err(|e| corrupt("code_challenge_method", e))?,
+            )
+        };
+        Ok(Grant {
+            id: r.id,
+            user_id: r.user_id,
+            code_checksum: r.code_checksum,
+            application_id: r.application_id,
+            expires: from_db(r.expires),
+            redirect_uri: r.redirect_uri,
+            scope: r.scope,
+            code_challenge: r.code_challenge,
+            code_challenge_method: method,
+            nonce: r.nonce,
+            claims: r.claims,
+            token_family: uuid("token_family", &r.token_family)?,
+            consumed: r.consumed.map(from_db),
+            created: from_db(r.created),
+            updated: from_db(r.updated),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct IdTokenRow {
+    id: i64,
+    user_id: Option<i64>,
+    application_id: Option<i64>,
+    jti: String,
+    expires: i64,
+    scope: String,
+    created: i64,
+    updated: i64,
+}
+
+impl TryFrom<IdTokenRow> for IdToken {
+    type Error = StoreError;
+    fn try_from(r: IdTokenRow) -> Result<Self, StoreError> {
+        Ok(IdToken {
+            id: r.id,
+            user_id: r.user_id,
+            application_id: r.application_id,
+            jti: uuid("jti", &r.jti)?,
+            expires: from_db(r.expires),
+            scope: r.scope,
+            created: from_db(r.created),
+            updated: from_db(r.updated),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeviceGrantRow {
+    id: i64,
+    device_code_checksum: String,
+    user_code: String,
+    scope: String,
+    interval: i64,
+    expires: i64,
+    status: String,
+    client_id: String,
+    user_id: Option<i64>,
+    last_checked: Option<i64>,
+    created: i64,
+}
+
+impl TryFrom<DeviceGrantRow> for DeviceGrant {
+    type Error = StoreError;
+    fn try_from(r: DeviceGrantRow) -> Result<Self, StoreError> {
+        Ok(DeviceGrant {
+            id: r.id,
+            device_code_checksum: r.device_code_checksum,
+            user_code: r.user_code,
+            scope: r.scope,
+            interval: r.interval,
+            expires: from_db(r.expires),
+            status: r.status.parse().map_err(|e| corrupt("status", e))?,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            last_checked: r.last_checked.map(from_db),
+            created: from_db(r.created),
+        })
+    }
+}

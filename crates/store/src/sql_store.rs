@@ -1,0 +1,798 @@
+//! The storage traits implemented once, as SQL text shared by both backends.
+//!
+//! `impl_sql_store!` expands the same method bodies for `SqliteStore` and `PgStore`: sqlx's
+//! drivers are distinct types, and a macro keeps one copy of every query without the
+//! trait-bound maze of a generic `Database` implementation. Placeholders are `$N`, which
+//! both SQLite and PostgreSQL accept. Writes go through `self.write` (a single connection on
+//! SQLite, so writers never fight over the lock), reads through `self.read`.
+
+macro_rules! impl_sql_store {
+    ($store:ident, $backend:literal) => {
+        mod queries {
+        use super::$store;
+        use async_trait::async_trait;
+        use oauth_toolkit_core::clear_expired::{ClearExpiredPlan, ClearStep};
+        use oauth_toolkit_core::models::*;
+        use oauth_toolkit_core::store::*;
+        use time::OffsetDateTime;
+        use uuid::Uuid;
+
+        use crate::error::{map_err, unstorable};
+        use crate::rows::*;
+        use crate::time_codec::to_db;
+
+        fn family(f: Option<Uuid>) -> Option<String> {
+            f.map(|u| u.hyphenated().to_string())
+        }
+
+        #[async_trait]
+        impl UserStore for $store {
+            async fn create_user(&self, u: NewUser, now: OffsetDateTime) -> Result<User, StoreError> {
+                sqlx::query_as::<_, UserRow>(
+                    "INSERT INTO oauth_toolkit_user (username, email, first_name, last_name, \
+                     password, is_active, is_staff, is_superuser, date_joined) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
+                )
+                .bind(u.username)
+                .bind(u.email)
+                .bind(u.first_name)
+                .bind(u.last_name)
+                .bind(u.password)
+                .bind(u.is_active)
+                .bind(u.is_staff)
+                .bind(u.is_superuser)
+                .bind(to_db(now))
+                .fetch_one(&self.write)
+                .await
+                .map(User::from)
+                .map_err(map_err)
+            }
+
+            async fn get_user(&self, id: Id) -> Result<Option<User>, StoreError> {
+                sqlx::query_as::<_, UserRow>("SELECT * FROM oauth_toolkit_user WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map(|r| r.map(User::from))
+                    .map_err(map_err)
+            }
+
+            async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+                if unstorable(username) {
+                    return Ok(None);
+                }
+                sqlx::query_as::<_, UserRow>("SELECT * FROM oauth_toolkit_user WHERE username = $1")
+                    .bind(username)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map(|r| r.map(User::from))
+                    .map_err(map_err)
+            }
+
+            async fn set_user_password(&self, id: Id, password_hash: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE oauth_toolkit_user SET password = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(password_hash)
+                    .execute(&self.write)
+                    .await
+                    .map(|_| ())
+                    .map_err(map_err)
+            }
+
+            async fn record_login(&self, id: Id, now: OffsetDateTime) -> Result<(), StoreError> {
+                sqlx::query("UPDATE oauth_toolkit_user SET last_login = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(to_db(now))
+                    .execute(&self.write)
+                    .await
+                    .map(|_| ())
+                    .map_err(map_err)
+            }
+        }
+
+        #[async_trait]
+        impl ApplicationStore for $store {
+            async fn create_application(
+                &self,
+                a: NewApplication,
+                now: OffsetDateTime,
+            ) -> Result<Application, StoreError> {
+                let row = sqlx::query_as::<_, ApplicationRow>(
+                    "INSERT INTO oauth2_provider_application (client_id, user_id, redirect_uris, \
+                     post_logout_redirect_uris, client_type, authorization_grant_type, client_secret, \
+                     hash_client_secret, name, skip_authorization, algorithm, allowed_origins, \
+                     created, updated) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING *",
+                )
+                .bind(a.client_id)
+                .bind(a.user_id)
+                .bind(a.redirect_uris)
+                .bind(a.post_logout_redirect_uris)
+                .bind(a.client_type.as_str())
+                .bind(a.authorization_grant_type.as_str())
+                .bind(a.client_secret)
+                .bind(a.hash_client_secret)
+                .bind(a.name)
+                .bind(a.skip_authorization)
+                .bind(a.algorithm.as_str())
+                .bind(a.allowed_origins)
+                .bind(to_db(now))
+                .fetch_one(&self.write)
+                .await
+                .map_err(map_err)?;
+                row.try_into()
+            }
+
+            async fn get_application(&self, id: Id) -> Result<Option<Application>, StoreError> {
+                sqlx::query_as::<_, ApplicationRow>(
+                    "SELECT * FROM oauth2_provider_application WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(map_err)?
+                .map(Application::try_from)
+                .transpose()
+            }
+
+            async fn find_application_by_client_id(
+                &self,
+                client_id: &str,
+            ) -> Result<Option<Application>, StoreError> {
+                if unstorable(client_id) {
+                    return Ok(None);
+                }
+                sqlx::query_as::<_, ApplicationRow>(
+                    "SELECT * FROM oauth2_provider_application WHERE client_id = $1",
+                )
+                .bind(client_id)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(map_err)?
+                .map(Application::try_from)
+                .transpose()
+            }
+
+            async fn list_applications_for_user(&self, user_id: Id) -> Result<Vec<Application>, StoreError> {
+                sqlx::query_as::<_, ApplicationRow>(
+                    "SELECT * FROM oauth2_provider_application WHERE user_id = $1 ORDER BY id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.read)
+                .await
+                .map_err(map_err)?
+                .into_iter()
+                .map(Application::try_from)
+                .collect()
+            }
+
+            async fn update_application(
+                &self,
+                a: &Application,
+                now: OffsetDateTime,
+            ) -> Result<Option<Application>, StoreError> {
+                sqlx::query_as::<_, ApplicationRow>(
+                    "UPDATE oauth2_provider_application SET client_id = $2, user_id = $3, \
+                     redirect_uris = $4, post_logout_redirect_uris = $5, client_type = $6, \
+                     authorization_grant_type = $7, client_secret = $8, hash_client_secret = $9, \
+                     name = $10, skip_authorization = $11, algorithm = $12, allowed_origins = $13, \
+                     updated = $14 WHERE id = $1 RETURNING *",
+                )
+                .bind(a.id)
+                .bind(&a.client_id)
+                .bind(a.user_id)
+                .bind(&a.redirect_uris)
+                .bind(&a.post_logout_redirect_uris)
+                .bind(a.client_type.as_str())
+                .bind(a.authorization_grant_type.as_str())
+                .bind(&a.client_secret)
+                .bind(a.hash_client_secret)
+                .bind(&a.name)
+                .bind(a.skip_authorization)
+                .bind(a.algorithm.as_str())
+                .bind(&a.allowed_origins)
+                .bind(to_db(now))
+                .fetch_optional(&self.write)
+                .await
+                .map_err(map_err)?
+                .map(Application::try_from)
+                .transpose()
+            }
+
+            async fn delete_application(&self, id: Id) -> Result<bool, StoreError> {
+                sqlx::query("DELETE FROM oauth2_provider_application WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write)
+                    .await
+                    .map(|r| r.rows_affected() > 0)
+                    .map_err(map_err)
+            }
+        }
+
+        #[async_trait]
+        impl GrantStore for $store {
+            async fn create_grant(&self, g: NewGrant, now: OffsetDateTime) -> Result<Grant, StoreError> {
+                let checksum = oauth_toolkit_core::token_checksum::token_checksum(&g.code);
+                sqlx::query_as::<_, GrantRow>(
+                    "INSERT INTO oauth2_provider_grant (user_id, code_checksum, application_id, \
+                     expires, redirect_uri, scope, code_challenge, code_challenge_method, nonce, \
+                     claims, token_family, created, updated) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING *",
+                )
+                .bind(g.user_id)
+                .bind(checksum)
+                .bind(g.application_id)
+                .bind(to_db(g.expires))
+                .bind(g.redirect_uri)
+                .bind(g.scope)
+                .bind(g.code_challenge)
+                .bind(g.code_challenge_method.map(|m| m.as_str()).unwrap_or(""))
+                .bind(g.nonce)
+                .bind(g.claims)
+                .bind(g.token_family.hyphenated().to_string())
+                .bind(to_db(now))
+                .fetch_one(&self.write)
+                .await
+                .map_err(map_err)?
+                .try_into()
+            }
+
+            async fn find_grant(&self, code_checksum: &str) -> Result<Option<Grant>, StoreError> {
+                if unstorable(code_checksum) {
+                    return Ok(None);
+                }
+                sqlx::query_as::<_, GrantRow>("SELECT * FROM oauth2_provider_grant WHERE code_checksum = $1")
+                    .bind(code_checksum)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(map_err)?
+                    .map(Grant::try_from)
+                    .transpose()
+            }
+
+            async fn consume_grant(
+                &self,
+                code_checksum: &str,
+                now: OffsetDateTime,
+            ) -> Result<Consumed<Grant>, StoreError> {
+                if unstorable(code_checksum) {
+                    return Ok(Consumed::Missing);
+                }
+                let taken = sqlx::query_as::<_, GrantRow>(
+                    "UPDATE oauth2_provider_grant SET consumed = $2, updated = $2 \
+                     WHERE code_checksum = $1 AND consumed IS NULL RETURNING *",
+                )
+                .bind(code_checksum)
+                .bind(to_db(now))
+                .fetch_optional(&self.write)
+                .await
+                .map_err(map_err)?;
+                if let Some(row) = taken {
+                    return Ok(Consumed::Now(row.try_into()?));
+                }
+                let existing = sqlx::query_as::<_, GrantRow>(
+                    "SELECT * FROM oauth2_provider_grant WHERE code_checksum = $1",
+                )
+                .bind(code_checksum)
+                .fetch_optional(&self.write)
+                .await
+                .map_err(map_err)?;
+                Ok(match existing {
+                    Some(row) => Consumed::Already(row.try_into()?),
+                    None => Consumed::Missing,
+                })
+            }
+
+            async fn delete_grant(&self, id: Id) -> Result<bool, StoreError> {
+                sqlx::query("DELETE FROM oauth2_provider_grant WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write)
+                    .await
+                    .map(|r| r.rows_affected() > 0)
+                    .map_err(map_err)
+            }
+        }
+
+        #[async_trait]
+        impl TokenStore for $store {
+            async fn create_access_token(
+                &self,
+                t: NewAccessToken,
+                now: OffsetDateTime,
+            ) -> Result<AccessToken, StoreError> {
+                sqlx::query_as::<_, AccessTokenRow>(
+                    "INSERT INTO oauth2_provider_accesstoken (user_id, source_refresh_token_id, token, \
+                     token_checksum, id_token_id, application_id, expires, scope, token_family, \
+                     created, updated) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING *",
+                )
+                .bind(t.user_id)
+                .bind(t.source_refresh_token_id)
+                .bind(t.token)
+                .bind(t.token_checksum)
+                .bind(t.id_token_id)
+                .bind(t.application_id)
+                .bind(to_db(t.expires))
+                .bind(t.scope)
+                .bind(family(t.token_family))
+                .bind(to_db(now))
+                .fetch_one(&self.write)
+                .await
+                .map_err(map_err)?
+                .try_into()
+            }
+
+            async fn get_access_token(&self, id: Id) -> Result<Option<AccessToken>, StoreError> {
+                sqlx::query_as::<_, AccessTokenRow>("SELECT * FROM oauth2_provider_accesstoken WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(map_err)?
+                    .map(AccessToken::try_from)
+                    .transpose()
+            }
+
+            async fn find_access_token(&self, checksum: &str) -> Result<Option<AccessToken>, StoreError> {
+                if unstorable(checksum) {
+                    return Ok(None);
+                }
+                sqlx::query_as::<_, AccessTokenRow>(
+                    "SELECT * FROM oauth2_provider_accesstoken WHERE token_checksum = $1",
+                )
+                .bind(checksum)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(map_err)?
+                .map(AccessToken::try_from)
+                .transpose()
+            }
+
+            async fn list_access_tokens_for_user(&self, user_id: Id) -> Result<Vec<AccessToken>, StoreError> {
+                sqlx::query_as::<_, AccessTokenRow>(
+                    "SELECT * FROM oauth2_provider_accesstoken WHERE user_id = $1 \
+                     ORDER BY created DESC, id DESC",
+                )
+                .bind(user_id)
+                .fetch_all(&self.read)
+                .await
+                .map_err(map_err)?
+                .into_iter()
+                .map(AccessToken::try_from)
+                .collect()
+            }
+
+            async fn delete_access_token(&self, id: Id) -> Result<bool, StoreError> {
+                sqlx::query("DELETE FROM oauth2_provider_accesstoken WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write)
+                    .await
+                    .map(|r| r.rows_affected() > 0)
+                    .map_err(map_err)
+            }
+
+            async fn revoke_access_token(&self, id: Id, now: OffsetDateTime) -> Result<bool, StoreError> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                sqlx::query(
+                    "UPDATE oauth2_provider_refreshtoken SET revoked = $2, updated = $2 \
+                     WHERE access_token_id = $1 AND revoked IS NULL",
+                )
+                .bind(id)
+                .bind(to_db(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                // ON DELETE SET NULL unbinds the refresh token.
+                let deleted = sqlx::query("DELETE FROM oauth2_provider_accesstoken WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected();
+                tx.commit().await.map_err(map_err)?;
+                Ok(deleted > 0)
+            }
+
+            async fn create_refresh_token(
+                &self,
+                t: NewRefreshToken,
+                now: OffsetDateTime,
+            ) -> Result<RefreshToken, StoreError> {
+                sqlx::query_as::<_, RefreshTokenRow>(
+                    "INSERT INTO oauth2_provider_refreshtoken (user_id, token, token_checksum, \
+                     application_id, access_token_id, token_family, created, updated) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *",
+                )
+                .bind(t.user_id)
+                .bind(t.token)
+                .bind(t.token_checksum)
+                .bind(t.application_id)
+                .bind(t.access_token_id)
+                .bind(family(t.token_family))
+                .bind(to_db(now))
+                .fetch_one(&self.write)
+                .await
+                .map_err(map_err)?
+                .try_into()
+            }
+
+            async fn get_refresh_token(&self, id: Id) -> Result<Option<RefreshToken>, StoreError> {
+                sqlx::query_as::<_, RefreshTokenRow>("SELECT * FROM oauth2_provider_refreshtoken WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(map_err)?
+                    .map(RefreshToken::try_from)
+                    .transpose()
+            }
+
+            async fn find_refresh_token(&self, checksum: &str) -> Result<Option<RefreshToken>, StoreError> {
+                if unstorable(checksum) {
+                    return Ok(None);
+                }
+                sqlx::query_as::<_, RefreshTokenRow>(
+                    "SELECT * FROM oauth2_provider_refreshtoken WHERE token_checksum = $1",
+                )
+                .bind(checksum)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(map_err)?
+                .map(RefreshToken::try_from)
+                .transpose()
+            }
+
+            async fn set_refresh_token_access_token(
+                &self,
+                id: Id,
+                access_token_id: Option<Id>,
+                now: OffsetDateTime,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE oauth2_provider_refreshtoken SET access_token_id = $2, updated = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(access_token_id)
+                .bind(to_db(now))
+                .execute(&self.write)
+                .await
+                .map(|_| ())
+                .map_err(map_err)
+            }
+
+            async fn revoke_refresh_token(&self, id: Id, now: OffsetDateTime) -> Result<bool, StoreError> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                // The conditional UPDATE is the lock: a second revoker finds `revoked` set.
+                let access_token = sqlx::query_scalar::<_, Option<i64>>(
+                    "UPDATE oauth2_provider_refreshtoken SET revoked = $2, updated = $2 \
+                     WHERE id = $1 AND revoked IS NULL RETURNING access_token_id",
+                )
+                .bind(id)
+                .bind(to_db(now))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                let Some(access_token) = access_token else {
+                    tx.commit().await.map_err(map_err)?;
+                    return Ok(false);
+                };
+                if let Some(at) = access_token {
+                    sqlx::query("DELETE FROM oauth2_provider_accesstoken WHERE id = $1")
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)?;
+                Ok(true)
+            }
+
+            async fn claim_refresh_token(
+                &self,
+                id: Id,
+                now: OffsetDateTime,
+            ) -> Result<Consumed<RefreshToken>, StoreError> {
+                let taken = sqlx::query_as::<_, RefreshTokenRow>(
+                    "UPDATE oauth2_provider_refreshtoken SET revoked = $2, updated = $2 \
+                     WHERE id = $1 AND revoked IS NULL RETURNING *",
+                )
+                .bind(id)
+                .bind(to_db(now))
+                .fetch_optional(&self.write)
+                .await
+                .map_err(map_err)?;
+                if let Some(row) = taken {
+                    return Ok(Consumed::Now(row.try_into()?));
+                }
+                let existing = sqlx::query_as::<_, RefreshTokenRow>(
+                    "SELECT * FROM oauth2_provider_refreshtoken WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.write)
+                .await
+                .map_err(map_err)?;
+                Ok(match existing {
+                    Some(row) => Consumed::Already(row.try_into()?),
+                    None => Consumed::Missing,
+                })
+            }
+
+            async fn revoke_token_family(&self, f: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
+                let f = f.hyphenated().to_string();
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                sqlx::query(
+                    "DELETE FROM oauth2_provider_accesstoken WHERE token_family = $1 OR id IN \
+                     (SELECT access_token_id FROM oauth2_provider_refreshtoken \
+                      WHERE token_family = $1 AND access_token_id IS NOT NULL)",
+                )
+                .bind(&f)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                let revoked = sqlx::query(
+                    "UPDATE oauth2_provider_refreshtoken SET revoked = $2, updated = $2 \
+                     WHERE token_family = $1 AND revoked IS NULL",
+                )
+                .bind(&f)
+                .bind(to_db(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+                tx.commit().await.map_err(map_err)?;
+                Ok(revoked)
+            }
+        }
+
+        #[async_trait]
+        impl IdTokenStore for $store {
+            async fn create_id_token(&self, t: NewIdToken, now: OffsetDateTime) -> Result<IdToken, StoreError> {
+                sqlx::query_as::<_, IdTokenRow>(
+                    "INSERT INTO oauth2_provider_idtoken (user_id, application_id, jti, expires, scope, \
+                     created, updated) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *",
+                )
+                .bind(t.user_id)
+                .bind(t.application_id)
+                .bind(t.jti.hyphenated().to_string())
+                .bind(to_db(t.expires))
+                .bind(t.scope)
+                .bind(to_db(now))
+                .fetch_one(&self.write)
+                .await
+                .map_err(map_err)?
+                .try_into()
+            }
+
+            async fn find_id_token_by_jti(&self, jti: Uuid) -> Result<Option<IdToken>, StoreError> {
+                sqlx::query_as::<_, IdTokenRow>("SELECT * FROM oauth2_provider_idtoken WHERE jti = $1")
+                    .bind(jti.hyphenated().to_string())
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(map_err)?
+                    .map(IdToken::try_from)
+                    .transpose()
+            }
+
+            async fn delete_id_token(&self, id: Id) -> Result<bool, StoreError> {
+                sqlx::query("DELETE FROM oauth2_provider_idtoken WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write)
+                    .await
+                    .map(|r| r.rows_affected() > 0)
+                    .map_err(map_err)
+            }
+        }
+
+        #[async_trait]
+        impl DeviceGrantStore for $store {
+            async fn create_device_grant(
+                &self,
+                g: NewDeviceGrant,
+                now: OffsetDateTime,
+            ) -> Result<DeviceGrant, StoreError> {
+                let checksum = oauth_toolkit_core::token_checksum::token_checksum(&g.device_code);
+                sqlx::query_as::<_, DeviceGrantRow>(
+                    "INSERT INTO oauth2_provider_devicegrant (device_code_checksum, user_code, scope, \
+                     \"interval\", expires, status, client_id, created) \
+                     VALUES ($1, $2, $3, $4, $5, 'authorization-pending', $6, $7) RETURNING *",
+                )
+                .bind(checksum)
+                .bind(g.user_code)
+                .bind(g.scope)
+                .bind(g.interval)
+                .bind(to_db(g.expires))
+                .bind(g.client_id)
+                .bind(to_db(now))
+                .fetch_one(&self.write)
+                .await
+                .map_err(map_err)?
+                .try_into()
+            }
+
+            async fn find_device_grant(&self, checksum: &str) -> Result<Option<DeviceGrant>, StoreError> {
+                if unstorable(checksum) {
+                    return Ok(None);
+                }
+                sqlx::query_as::<_, DeviceGrantRow>(
+                    "SELECT * FROM oauth2_provider_devicegrant WHERE device_code_checksum = $1",
+                )
+                .bind(checksum)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(map_err)?
+                .map(DeviceGrant::try_from)
+                .transpose()
+            }
+
+            async fn find_device_grant_by_user_code(
+                &self,
+                user_code: &str,
+            ) -> Result<Option<DeviceGrant>, StoreError> {
+                if unstorable(user_code) {
+                    return Ok(None);
+                }
+                sqlx::query_as::<_, DeviceGrantRow>(
+                    "SELECT * FROM oauth2_provider_devicegrant WHERE user_code = $1",
+                )
+                .bind(user_code)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(map_err)?
+                .map(DeviceGrant::try_from)
+                .transpose()
+            }
+
+            async fn transition_device_grant(
+                &self,
+                id: Id,
+                from: DeviceGrantStatus,
+                to: DeviceGrantStatus,
+                user_id: Option<Id>,
+            ) -> Result<bool, StoreError> {
+                sqlx::query(
+                    "UPDATE oauth2_provider_devicegrant SET status = $3, user_id = COALESCE($4, user_id) \
+                     WHERE id = $1 AND status = $2",
+                )
+                .bind(id)
+                .bind(from.as_str())
+                .bind(to.as_str())
+                .bind(user_id)
+                .execute(&self.write)
+                .await
+                .map(|r| r.rows_affected() > 0)
+                .map_err(map_err)
+            }
+
+            async fn take_authorized_device_grant(
+                &self,
+                checksum: &str,
+            ) -> Result<Option<DeviceGrant>, StoreError> {
+                if unstorable(checksum) {
+                    return Ok(None);
+                }
+                sqlx::query_as::<_, DeviceGrantRow>(
+                    "DELETE FROM oauth2_provider_devicegrant \
+                     WHERE device_code_checksum = $1 AND status = 'authorized' RETURNING *",
+                )
+                .bind(checksum)
+                .fetch_optional(&self.write)
+                .await
+                .map_err(map_err)?
+                .map(DeviceGrant::try_from)
+                .transpose()
+            }
+        }
+
+        #[async_trait]
+        impl SecretStore for $store {
+            async fn get_or_create_secret(&self, name: &str, candidate: &str) -> Result<String, StoreError> {
+                sqlx::query(
+                    "INSERT INTO oauth_toolkit_secret (name, value, created) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(candidate)
+                .bind(to_db(OffsetDateTime::now_utc()))
+                .execute(&self.write)
+                .await
+                .map_err(map_err)?;
+                sqlx::query_scalar::<_, String>("SELECT value FROM oauth_toolkit_secret WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&self.write)
+                    .await
+                    .map_err(map_err)
+            }
+        }
+
+        #[async_trait]
+        impl CleanupStore for $store {
+            async fn delete_expired_batch(
+                &self,
+                step: ClearStep,
+                plan: &ClearExpiredPlan,
+                limit: u64,
+            ) -> Result<u64, StoreError> {
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let now = to_db(plan.now);
+                let (sql, cutoff) = match step {
+                    ClearStep::RevokedRefreshTokens => (
+                        "DELETE FROM oauth2_provider_refreshtoken WHERE id IN \
+                         (SELECT id FROM oauth2_provider_refreshtoken \
+                          WHERE revoked IS NOT NULL AND revoked <= $1 LIMIT $2)",
+                        plan.refresh_revoked_before.map(to_db),
+                    ),
+                    ClearStep::OrphanRefreshTokens => {
+                        // No cutoff: orphans go whatever their age (DOT 3.4.1).
+                        return sqlx::query(
+                            "DELETE FROM oauth2_provider_refreshtoken WHERE id IN \
+                             (SELECT id FROM oauth2_provider_refreshtoken \
+                              WHERE revoked IS NULL AND access_token_id IS NULL LIMIT $1)",
+                        )
+                        .bind(limit)
+                        .execute(&self.write)
+                        .await
+                        .map(|r| r.rows_affected())
+                        .map_err(map_err);
+                    }
+                    ClearStep::ExpiredRefreshTokens => (
+                        "DELETE FROM oauth2_provider_refreshtoken WHERE id IN \
+                         (SELECT r.id FROM oauth2_provider_refreshtoken r \
+                          JOIN oauth2_provider_accesstoken a ON a.id = r.access_token_id \
+                          WHERE r.revoked IS NULL AND a.expires <= $1 LIMIT $2)",
+                        plan.refresh_expire_at.map(to_db),
+                    ),
+                    ClearStep::AccessTokens => (
+                        "DELETE FROM oauth2_provider_accesstoken WHERE id IN \
+                         (SELECT a.id FROM oauth2_provider_accesstoken a WHERE a.expires < $1 \
+                          AND NOT EXISTS (SELECT 1 FROM oauth2_provider_refreshtoken r \
+                                          WHERE r.access_token_id = a.id) LIMIT $2)",
+                        Some(now),
+                    ),
+                    ClearStep::IdTokens => (
+                        "DELETE FROM oauth2_provider_idtoken WHERE id IN \
+                         (SELECT i.id FROM oauth2_provider_idtoken i WHERE i.expires < $1 \
+                          AND NOT EXISTS (SELECT 1 FROM oauth2_provider_accesstoken a \
+                                          WHERE a.id_token_id = i.id) LIMIT $2)",
+                        Some(now),
+                    ),
+                    ClearStep::Grants => (
+                        "DELETE FROM oauth2_provider_grant WHERE id IN \
+                         (SELECT id FROM oauth2_provider_grant WHERE expires < $1 LIMIT $2)",
+                        Some(now),
+                    ),
+                    ClearStep::DeviceGrants => (
+                        "DELETE FROM oauth2_provider_devicegrant WHERE id IN \
+                         (SELECT id FROM oauth2_provider_devicegrant WHERE expires < $1 LIMIT $2)",
+                        Some(now),
+                    ),
+                };
+                let Some(cutoff) = cutoff else {
+                    return Ok(0);
+                };
+                sqlx::query(sql)
+                    .bind(cutoff)
+                    .bind(limit)
+                    .execute(&self.write)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(map_err)
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query_scalar::<_, i32>("SELECT 1")
+                    .fetch_one(&self.read)
+                    .await
+                    .map(|_| ())
+                    .map_err(map_err)
+            }
+
+            fn backend_name(&self) -> &'static str {
+                $backend
+            }
+        }
+        }
+    };
+}
+
+pub(crate) use impl_sql_store;
