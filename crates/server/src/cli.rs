@@ -1,0 +1,117 @@
+//! The command line: DOT's management commands and their arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "oauth-toolkit",
+    version,
+    about = "An OAuth 2.0 and OpenID Connect provider",
+    long_about = "An OAuth 2.0 and OpenID Connect provider.\n\n\
+        Settings come from a TOML file (--config, OAUTH_TOOLKIT_CONFIG, or ./oauth-toolkit.toml \
+        when present), then OAUTH_TOOLKIT_<SETTING> environment variables. DATABASE_URL picks \
+        the database (default: the SQLite file ./oauth-toolkit.sqlite3)."
+)]
+pub struct Cli {
+    /// Settings file (TOML).
+    #[arg(long, global = true, env = "OAUTH_TOOLKIT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log at debug level (RUST_LOG overrides).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the provider over HTTP (applies pending migrations first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Create a user of the provider's own user store.
+    Createuser(CreateUserArgs),
+    /// Register an OAuth application (DOT's createapplication).
+    Createapplication(CreateApplicationArgs),
+    /// Delete expired and revoked tokens, grants and device codes (DOT's cleartokens).
+    Cleartokens,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides the `bind` setting), e.g. 0.0.0.0:8000.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateUserArgs {
+    /// The username (letters, digits and @ . + - _; at most 150).
+    pub username: String,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// The password (visible in the process list: prefer --password-stdin).
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[arg(long)]
+    pub first_name: Option<String>,
+    #[arg(long)]
+    pub last_name: Option<String>,
+    /// May use the administration pages.
+    #[arg(long)]
+    pub staff: bool,
+    /// Has every permission.
+    #[arg(long)]
+    pub superuser: bool,
+    /// Print `{"id":..,"username":..}` on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateApplicationArgs {
+    /// `confidential` or `public`.
+    pub client_type: String,
+    /// `authorization-code`, `implicit`, `password`, `client-credentials`, `openid-hybrid` or
+    /// `urn:ietf:params:oauth:grant-type:device_code`.
+    pub authorization_grant_type: String,
+    /// The client id (default: generated, 40 characters).
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// The client secret (default: generated, 128 characters).
+    #[arg(long)]
+    pub client_secret: Option<String>,
+    /// Store the secret in plaintext (needed for HS256 ID tokens).
+    #[arg(long)]
+    pub no_hash_client_secret: bool,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The owner: a username (or a numeric user id, as DOT takes).
+    #[arg(long, value_name = "USERNAME")]
+    pub user: Option<String>,
+    /// Space-separated redirect URIs.
+    #[arg(long, value_name = "\"A B\"")]
+    pub redirect_uris: Option<String>,
+    /// Space-separated post-logout redirect URIs.
+    #[arg(long, value_name = "\"A B\"")]
+    pub post_logout_redirect_uris: Option<String>,
+    /// Space-separated CORS origins allowed at the token endpoint.
+    #[arg(long, value_name = "\"A B\"")]
+    pub allowed_origins: Option<String>,
+    /// Do not ask the user for consent.
+    #[arg(long)]
+    pub skip_authorization: bool,
+    /// ID token signing algorithm: "" (none), RS256 or HS256.
+    #[arg(long)]
+    pub algorithm: Option<String>,
+    /// Print `{"client_id":..,"client_secret":..}` on stdout and nothing else there.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,50 @@
+//! Turning failures into HTTP: RFC 6749 §5.2 JSON for protocol errors, with the cause
+//! logged and never sent.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use oauth_toolkit_core::error::OAuthError;
+use oauth_toolkit_core::store::StoreError;
+
+/// An error a handler returns.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    #[error("storage failure")]
+    Store(#[from] StoreError),
+    #[error("template failure")]
+    Template(#[from] crate::templates::TemplateError),
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let err = match self {
+            WebError::OAuth(e) => e,
+            WebError::Store(e) => OAuthError::from(e),
+            WebError::Template(e) => OAuthError::server_error(e),
+        };
+        oauth_error_response(err)
+    }
+}
+
+/// The JSON body and headers of an OAuth error (token-endpoint style).
+pub fn oauth_error_response(err: OAuthError) -> Response {
+    if err.status >= 500 {
+        // Causes can hold database details: log them, never send them.
+        tracing::error!(error = %err, cause = ?err.cause, "request failed");
+    } else {
+        tracing::debug!(error = %err, "request refused");
+    }
+    let mut body = serde_json::Map::new();
+    body.insert("error".into(), err.code.as_str().into());
+    if let Some(d) = &err.description {
+        body.insert("error_description".into(), d.clone().into());
+    }
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, axum::Json(serde_json::Value::Object(body))).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}

@@ -1,0 +1,17 @@
+use axum::extract::State;
+use axum::response::Html;
+use minijinja::context;
+
+use crate::{AppState, WebError};
+
+/// `GET /`: a small page linking to sign-in and the management pages.
+pub async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
+    let html = state.templates.render(
+        "oauth_toolkit/home.html",
+        context! {
+            prefix => state.settings.url_prefix.clone(),
+            login_url => state.settings.login_url.clone(),
+        },
+    )?;
+    Ok(Html(html))
+}
