@@ -856,3 +856,15 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod docs_tests {
+    /// docs/settings.md documents every key, so the docs cannot silently drift.
+    #[test]
+    fn every_key_is_documented() {
+        let docs = include_str!("../../../docs/settings.md");
+        for key in super::Settings::keys() {
+            assert!(docs.contains(&format!("| `{key}` |")), "docs/settings.md lacks `{key}`");
+        }
+    }
+}
