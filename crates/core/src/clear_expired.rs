@@ -136,13 +136,15 @@ where
     let mut report = ClearExpiredReport::default();
     for step in plan.steps() {
         let mut total = 0u64;
+        let mut cursor = 0;
         loop {
-            let n = store
-                .delete_expired_batch(step, plan, plan.batch_size)
+            let (n, last) = store
+                .delete_expired_batch(step, plan, cursor, plan.batch_size)
                 .await?;
             total += n;
-            if n < plan.batch_size {
-                break;
+            match last {
+                Some(last) if n >= plan.batch_size => cursor = last,
+                _ => break,
             }
             if !plan.batch_interval.is_zero() {
                 sleep(plan.batch_interval).await;
@@ -228,13 +230,21 @@ mod tests {
             &self,
             step: ClearStep,
             _plan: &ClearExpiredPlan,
+            after_id: crate::models::Id,
             limit: u64,
-        ) -> Result<u64, StoreError> {
+        ) -> Result<(u64, Option<crate::models::Id>), StoreError> {
             let mut map = self.remaining.lock().unwrap();
             let left = map.entry(step.name()).or_insert(25);
             let n = (*left).min(limit);
             *left -= n;
-            Ok(n)
+            // Ids 1..=25 per step; the cursor must advance past what was deleted.
+            let last = (n > 0).then(|| after_id + n as i64);
+            assert_eq!(
+                after_id,
+                25 - (*left + n) as i64,
+                "cursor follows the deletions"
+            );
+            Ok((n, last))
         }
     }
 

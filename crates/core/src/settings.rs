@@ -864,7 +864,10 @@ mod docs_tests {
     fn every_key_is_documented() {
         let docs = include_str!("../../../docs/settings.md");
         for key in super::Settings::keys() {
-            assert!(docs.contains(&format!("| `{key}` |")), "docs/settings.md lacks `{key}`");
+            assert!(
+                docs.contains(&format!("| `{key}` |")),
+                "docs/settings.md lacks `{key}`"
+            );
         }
     }
 }

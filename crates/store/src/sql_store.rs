@@ -708,72 +708,71 @@ macro_rules! impl_sql_store {
                 &self,
                 step: ClearStep,
                 plan: &ClearExpiredPlan,
+                after_id: Id,
                 limit: u64,
-            ) -> Result<u64, StoreError> {
+            ) -> Result<(u64, Option<Id>), StoreError> {
                 let limit = i64::try_from(limit).unwrap_or(i64::MAX);
                 let now = to_db(plan.now);
-                let (sql, cutoff) = match step {
+                // Per step: the table, the condition a row must meet (`{t}` stands for the row's
+                // table or alias; `$1` is the cutoff), and the cutoff.
+                let (table, condition, cutoff) = match step {
                     ClearStep::RevokedRefreshTokens => (
-                        "DELETE FROM oauth2_provider_refreshtoken WHERE id IN \
-                         (SELECT id FROM oauth2_provider_refreshtoken \
-                          WHERE revoked IS NOT NULL AND revoked <= $1 LIMIT $2)",
+                        "oauth2_provider_refreshtoken",
+                        "{t}.revoked IS NOT NULL AND {t}.revoked <= $1",
                         plan.refresh_revoked_before.map(to_db),
                     ),
-                    ClearStep::OrphanRefreshTokens => {
-                        // No cutoff: orphans go whatever their age (DOT 3.4.1).
-                        return sqlx::query(
-                            "DELETE FROM oauth2_provider_refreshtoken WHERE id IN \
-                             (SELECT id FROM oauth2_provider_refreshtoken \
-                              WHERE revoked IS NULL AND access_token_id IS NULL LIMIT $1)",
-                        )
-                        .bind(limit)
-                        .execute(&self.write)
-                        .await
-                        .map(|r| r.rows_affected())
-                        .map_err(map_err);
-                    }
+                    ClearStep::OrphanRefreshTokens => (
+                        // No age cutoff: orphans go whatever their age (DOT 3.4.1). `$1` is
+                        // bound anyway so that every step takes the same parameters.
+                        "oauth2_provider_refreshtoken",
+                        "{t}.revoked IS NULL AND {t}.access_token_id IS NULL AND $1 = $1",
+                        Some(now),
+                    ),
                     ClearStep::ExpiredRefreshTokens => (
-                        "DELETE FROM oauth2_provider_refreshtoken WHERE id IN \
-                         (SELECT r.id FROM oauth2_provider_refreshtoken r \
-                          JOIN oauth2_provider_accesstoken a ON a.id = r.access_token_id \
-                          WHERE r.revoked IS NULL AND a.expires <= $1 LIMIT $2)",
+                        "oauth2_provider_refreshtoken",
+                        "{t}.revoked IS NULL AND EXISTS (SELECT 1 FROM oauth2_provider_accesstoken a \
+                         WHERE a.id = {t}.access_token_id AND a.expires <= $1)",
                         plan.refresh_expire_at.map(to_db),
                     ),
                     ClearStep::AccessTokens => (
-                        "DELETE FROM oauth2_provider_accesstoken WHERE id IN \
-                         (SELECT a.id FROM oauth2_provider_accesstoken a WHERE a.expires < $1 \
-                          AND NOT EXISTS (SELECT 1 FROM oauth2_provider_refreshtoken r \
-                                          WHERE r.access_token_id = a.id) LIMIT $2)",
+                        "oauth2_provider_accesstoken",
+                        "{t}.expires < $1 AND NOT EXISTS (SELECT 1 FROM oauth2_provider_refreshtoken r \
+                         WHERE r.access_token_id = {t}.id)",
                         Some(now),
                     ),
                     ClearStep::IdTokens => (
-                        "DELETE FROM oauth2_provider_idtoken WHERE id IN \
-                         (SELECT i.id FROM oauth2_provider_idtoken i WHERE i.expires < $1 \
-                          AND NOT EXISTS (SELECT 1 FROM oauth2_provider_accesstoken a \
-                                          WHERE a.id_token_id = i.id) LIMIT $2)",
+                        "oauth2_provider_idtoken",
+                        "{t}.expires < $1 AND NOT EXISTS (SELECT 1 FROM oauth2_provider_accesstoken a \
+                         WHERE a.id_token_id = {t}.id)",
                         Some(now),
                     ),
-                    ClearStep::Grants => (
-                        "DELETE FROM oauth2_provider_grant WHERE id IN \
-                         (SELECT id FROM oauth2_provider_grant WHERE expires < $1 LIMIT $2)",
-                        Some(now),
-                    ),
-                    ClearStep::DeviceGrants => (
-                        "DELETE FROM oauth2_provider_devicegrant WHERE id IN \
-                         (SELECT id FROM oauth2_provider_devicegrant WHERE expires < $1 LIMIT $2)",
-                        Some(now),
-                    ),
+                    ClearStep::Grants => ("oauth2_provider_grant", "{t}.expires < $1", Some(now)),
+                    ClearStep::DeviceGrants => {
+                        ("oauth2_provider_devicegrant", "{t}.expires < $1", Some(now))
+                    }
                 };
+                // A keyset walk in id order: the subquery finds the id of the `limit`-th match
+                // above the cursor, and the DELETE takes the matches in that id range through
+                // the primary key (an `id IN (subquery)` makes PostgreSQL scan the table).
+                let sql = format!(
+                    "DELETE FROM {table} WHERE {table}.id > $2 AND {table}.id <= \
+                     (SELECT MAX(s.id) FROM (SELECT x.id FROM {table} x WHERE {inner} \
+                      AND x.id > $2 ORDER BY x.id LIMIT $3) s) \
+                     AND {outer} RETURNING id",
+                    inner = condition.replace("{t}", "x"),
+                    outer = condition.replace("{t}", table),
+                );
                 let Some(cutoff) = cutoff else {
-                    return Ok(0);
+                    return Ok((0, None));
                 };
-                sqlx::query(sql)
+                let ids: Vec<i64> = sqlx::query_scalar(&sql)
                     .bind(cutoff)
+                    .bind(after_id)
                     .bind(limit)
-                    .execute(&self.write)
+                    .fetch_all(&self.write)
                     .await
-                    .map(|r| r.rows_affected())
-                    .map_err(map_err)
+                    .map_err(map_err)?;
+                Ok((ids.len() as u64, ids.into_iter().max()))
             }
         }
 

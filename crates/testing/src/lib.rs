@@ -28,14 +28,16 @@
 //!
 //! * The postmaster is started through a tiny `sh` watchdog whose standard input is a pipe
 //!   whose only write end is held by the test process (Rust opens pipes close-on-exec, so no
-//!   other child inherits it). The shell forks a watcher subshell and then `exec`s
-//!   `postgres`, so the postmaster keeps the shell's pid. The watcher blocks in
-//!   `cat` on the pipe. However the test process ends (normal exit, panic, `abort`,
-//!   `SIGKILL`, a nextest timeout), the kernel closes the write end, `cat` sees end-of-file,
-//!   and the watcher stops the postmaster with `SIGQUIT` (immediate shutdown; it checks that
-//!   `postmaster.pid` still names that pid first), waits for it to go away, and deletes the
-//!   server directory. The watcher ignores `SIGINT`/`SIGTERM`/`SIGHUP`, so a Ctrl-C or
-//!   nextest's `SIGTERM` to the process group does not stop it before it has cleaned up.
+//!   other child inherits it). The shell starts a detached watcher (double fork, so it is
+//!   not a child of the postmaster) and then `exec`s `postgres`, so the postmaster keeps the
+//!   shell's pid. The watcher blocks in `cat` on the pipe. However the test process ends
+//!   (normal exit, panic, `abort`, `SIGKILL`, a nextest timeout), the kernel closes the write
+//!   end, `cat` sees end-of-file, and the watcher stops the postmaster with `SIGQUIT`
+//!   (immediate shutdown; `SIGKILL` after 10 s), waits for it to go away, and deletes the
+//!   server directory. Before each signal it checks that the pid's command line still names
+//!   the server directory, so a reused pid is never signalled. The watcher ignores
+//!   `SIGINT`/`SIGTERM`/`SIGHUP`, so a Ctrl-C or nextest's `SIGTERM` to the process group
+//!   does not stop it before it has cleaned up.
 //! * [`PgServer`]'s `Drop` (for servers that are not the shared one) runs
 //!   `pg_ctl stop -m immediate`, waits for the server process, removes the directory, and
 //!   closes the watchdog pipe.
@@ -81,24 +83,31 @@ const DIR_PREFIX: &str = "oauth-toolkit-pg.";
 const WATCHDOG_SCRIPT: &str = r#"
 dir=$1
 shift
+pm=$$
 PATH="$PATH:/usr/local/bin:/usr/bin:/bin"
+# True while process $pm is still this server (the shell, then the postmaster it becomes):
+# its command line names our directory. A zombie's is empty; a reused pid's is another one.
+ours() {
+  case "$(tr '\0' ' ' <"/proc/$pm/cmdline" 2>/dev/null)" in
+    *"$dir/"*) return 0 ;;
+  esac
+  return 1
+}
 exec 3<&0 </dev/null
-(
+( (
   trap '' HUP INT TERM QUIT PIPE
   cat <&3 >/dev/null 2>&1
   exec 3<&-
-  pidfile="$dir/data/postmaster.pid"
-  if [ -f "$pidfile" ] && [ "$(head -n 1 "$pidfile" 2>/dev/null)" = "$$" ]; then
-    kill -QUIT "$$" 2>/dev/null
+  if ours && kill -QUIT "$pm" 2>/dev/null; then
     i=0
-    while kill -0 "$$" 2>/dev/null && [ "$i" -lt 100 ]; do
+    while ours && [ "$i" -lt 100 ]; do
       sleep 0.1
       i=$((i + 1))
     done
-    kill -0 "$$" 2>/dev/null && kill -KILL "$$" 2>/dev/null
+    ours && kill -KILL "$pm" 2>/dev/null
   fi
   rm -rf "$dir"
-) &
+) & )
 exec 3<&-
 exec "$@"
 "#;
@@ -568,7 +577,10 @@ fn newest_versioned_bin_dir(root: &str) -> Option<PathBuf> {
         if ["initdb", "pg_ctl", "postgres"]
             .iter()
             .all(|b| is_executable(&bin.join(b)))
-            && best.as_ref().map_or(true, |(v, _)| version > *v)
+            && match &best {
+                None => true,
+                Some((newest, _)) => version > *newest,
+            }
         {
             best = Some((version, bin));
         }

@@ -33,7 +33,7 @@ fn is_live_postgres(pid: u32) -> bool {
         && proc_comm(pid) == "postgres"
 }
 
-/// The postmaster and its direct children (checkpointer, backends, ...).
+/// The postmaster and its `postgres` children (checkpointer, backends, ...).
 fn server_processes(postmaster: u32) -> Vec<u32> {
     let mut pids = vec![postmaster];
     for entry in fs::read_dir("/proc").unwrap().flatten() {
@@ -51,7 +51,7 @@ fn server_processes(postmaster: u32) -> Vec<u32> {
             continue;
         };
         let ppid = stat[close + 1..].split_whitespace().nth(1);
-        if ppid == Some(postmaster.to_string().as_str()) {
+        if ppid == Some(postmaster.to_string().as_str()) && proc_comm(pid) == "postgres" {
             pids.push(pid);
         }
     }
@@ -222,7 +222,9 @@ fn child_process_helper() {
     };
     let server = shared_pg();
     let url = server.fresh_database_url().expect("database");
-    // A busy backend, so the server has a client when the process dies.
+    // A busy backend, so the server has a client when the process dies. The psql process
+    // is not waited for on purpose: it ends when the server goes away.
+    #[allow(clippy::zombie_processes)]
     let _busy = Command::new("psql")
         .args(["-X", "-q", &url, "-c", "SELECT pg_sleep(600)"])
         .stdin(Stdio::null())
@@ -250,6 +252,9 @@ fn child_process_helper() {
     );
     use std::io::Write;
     std::io::stdout().flush().unwrap();
+    // Wait until the parent has looked at the running server.
+    let mut go = String::new();
+    std::io::stdin().read_line(&mut go).unwrap();
     match mode.as_str() {
         "exit" => std::process::exit(0),
         "abort" => std::process::abort(),
@@ -261,36 +266,49 @@ fn child_process_helper() {
     }
 }
 
+/// Kills and reaps the child test process if the test fails before it is done with it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Start a child test process that uses `shared_pg`, end it with `mode`, and check that its
 /// server processes and directory disappear.
 fn check_process_exit_cleanup(mode: &str) {
     let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe)
-        .args([
-            "child_process_helper",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_MODE_VAR, mode)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn child test process");
-    let stdout = child.stdout.take().unwrap();
-    let mut info = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("PGINFO ") {
-            info = Some(rest.to_string());
-            break;
+    let mut child = KillOnDrop(
+        Command::new(exe)
+            .args([
+                "child_process_helper",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_MODE_VAR, mode)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn child test process"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            // libtest may have printed "test child_process_helper ... " on the same line.
+            if let Some((_, rest)) = line.split_once("PGINFO ") {
+                let _ = tx.send(rest.to_string());
+            }
         }
-    }
-    let info = info.unwrap_or_else(|| {
-        let status = child.wait().unwrap();
-        panic!("child ({mode}) did not report its server; exit status {status}")
     });
+    let info = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("child ({mode}) did not report its server: {e}"));
     let mut fields = info.split(' ');
     let port: u16 = fields.next().unwrap().parse().unwrap();
     let dir = PathBuf::from(fields.next().unwrap());
@@ -300,18 +318,33 @@ fn check_process_exit_cleanup(mode: &str) {
         .split(',')
         .map(|p| p.parse().unwrap())
         .collect();
-    assert!(pids.len() > 1);
-    assert!(pids.iter().all(|&p| is_live_postgres(p)));
+    // The postmaster comes first; a short-lived backend in the list may be gone already.
+    assert!(
+        is_live_postgres(pids[0]),
+        "postmaster {} not running",
+        pids[0]
+    );
+    let pids: Vec<u32> = pids.into_iter().filter(|&p| is_live_postgres(p)).collect();
+    assert!(pids.len() > 1, "no postgres children: {pids:?}");
     assert!(dir.exists());
 
+    // Let the child go on to exit / abort / panic / wait.
+    use std::io::Write;
+    let mut stdin = child.0.stdin.take().unwrap();
+    stdin.write_all(b"go\n").unwrap();
+    drop(stdin);
+
     if mode == "wait" {
-        child.kill().unwrap(); // SIGKILL: no destructor, no atexit, nothing runs.
+        child.0.kill().unwrap(); // SIGKILL: no destructor, no atexit, nothing runs.
     }
-    let status = child.wait().unwrap();
-    if mode == "exit" {
-        assert!(status.success(), "{status}");
+    let status = child.0.wait().unwrap();
+    match mode {
+        "exit" => assert!(status.success(), "{status}"),
+        "wait" | "abort" | "panic" => assert!(!status.success(), "{status}"),
+        _ => {}
     }
 
+    let started = Instant::now();
     let gone = wait_until(Duration::from_secs(20), || {
         pids.iter().all(|&p| !is_live_postgres(p)) && !dir.exists()
     });
@@ -325,6 +358,11 @@ fn check_process_exit_cleanup(mode: &str) {
         "after the child ({mode}) ended: live postgres processes {leftovers:?}, directory {} exists: {}",
         dir.display(),
         dir.exists()
+    );
+    eprintln!(
+        "child ({mode}): server processes and {} gone {:?} after the process ended",
+        dir.display(),
+        started.elapsed()
     );
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }

@@ -12,7 +12,24 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let plan = ClearExpiredPlan::new(&settings, SystemClock.now());
     let store = db.store();
     let report = clear_expired(&*store, &plan, tokio::time::sleep).await?;
-    tracing::info!(deleted = report.total(), "cleartokens finished");
+    tracing::info!(
+        deleted = report.total(),
+        peak_rss_kib = peak_rss_kib(),
+        "cleartokens finished"
+    );
     db.close().await;
     Ok(())
+}
+
+/// This process's peak resident set (Linux `VmHWM`), for the finishing log line; 0 elsewhere.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
 }
