@@ -4,6 +4,7 @@
 //! traits that the `store` crate (or a library user's own tables) implements. Nothing here
 //! knows an HTTP framework or SQL.
 
+pub mod authentication;
 pub mod clear_expired;
 pub mod client_secret;
 pub mod clock;

@@ -54,6 +54,7 @@ macro_rules! backends {
 
 backends!(
     users,
+    authentication_upgrades_django_hashes,
     applications,
     application_constraints,
     access_tokens,
@@ -185,6 +186,59 @@ async fn users(db: &Database) {
     let again = store.get_user(alice.id).await.unwrap().unwrap();
     assert_eq!(again.password, "!new");
     assert_eq!(again.last_login, Some(t0() + Duration::seconds(5)));
+}
+
+async fn authentication_upgrades_django_hashes(db: &Database) {
+    use oauth_toolkit_core::authentication::authenticate;
+    let store = db.store();
+    let django = oauth_toolkit_core::password::make_django_pbkdf2("old password", "salt", 1000);
+    let u = store
+        .create_user(NewUser::new("imported", django.clone()), t0())
+        .await
+        .unwrap();
+    assert!(authenticate(&*store, "imported", "wrong", t0())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(authenticate(&*store, "nobody", "old password", t0())
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.get_user(u.id).await.unwrap().unwrap().password,
+        django,
+        "no upgrade on failure"
+    );
+
+    let later = t0() + Duration::seconds(30);
+    let user = authenticate(&*store, "imported", "old password", later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.last_login, Some(later));
+    let stored = store.get_user(u.id).await.unwrap().unwrap();
+    assert!(
+        stored.password.starts_with("$argon2id$"),
+        "upgraded: {}",
+        stored.password
+    );
+    assert_eq!(stored.last_login, Some(later));
+    // The upgraded hash still accepts the same password.
+    assert!(authenticate(&*store, "imported", "old password", later)
+        .await
+        .unwrap()
+        .is_some());
+
+    let mut inactive = NewUser::new(
+        "gone",
+        oauth_toolkit_core::password::hash_password("pw").unwrap(),
+    );
+    inactive.is_active = false;
+    store.create_user(inactive, t0()).await.unwrap();
+    assert!(authenticate(&*store, "gone", "pw", t0())
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn applications(db: &Database) {
