@@ -6,12 +6,18 @@
 
 pub mod authentication;
 pub mod clear_expired;
+pub mod client_auth;
 pub mod client_secret;
 pub mod clock;
+pub mod context;
 pub mod error;
 pub mod generators;
+pub mod grants;
+pub mod issuance;
 pub mod models;
+pub mod params;
 pub mod password;
+pub mod pkce;
 pub mod redirect_uri;
 pub mod scopes;
 pub mod settings;

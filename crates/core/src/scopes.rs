@@ -42,6 +42,28 @@ pub fn allow_scopes<S: AsRef<str>>(granted: &str, required: &[S]) -> bool {
     required.iter().all(|r| granted.contains(r.as_ref()))
 }
 
+/// The scopes a request gets: the requested ones (each must be configured), or the
+/// default scopes when none are requested. `invalid_scope` otherwise (RFC 6749 §3.3).
+pub fn resolve_requested(
+    settings: &crate::settings::Settings,
+    requested: Option<&str>,
+) -> Result<Vec<String>, crate::error::OAuthError> {
+    use crate::error::{ErrorCode, OAuthError};
+    let Some(requested) = requested.filter(|s| !s.trim().is_empty()) else {
+        return Ok(settings.default_scope_names());
+    };
+    let available = settings.scopes();
+    let scopes = parse_scopes(requested);
+    if scopes
+        .iter()
+        .any(|s| !is_valid_scope_token(s) || !available.contains_key(s))
+    {
+        return Err(OAuthError::new(ErrorCode::InvalidScope)
+            .with_description("The requested scope is invalid, unknown, or malformed."));
+    }
+    Ok(scopes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +81,24 @@ mod tests {
         assert!(!allow_scopes("read", &["write"]));
         assert!(!allow_scopes("", &["read"]));
         assert!(allow_scopes("write read", &["read", "write"]));
+    }
+
+    #[test]
+    fn resolution() {
+        let settings = crate::settings::Settings::default();
+        assert_eq!(
+            resolve_requested(&settings, Some("read")).unwrap(),
+            vec!["read"]
+        );
+        assert_eq!(
+            resolve_requested(&settings, None).unwrap(),
+            settings.default_scope_names()
+        );
+        assert_eq!(
+            resolve_requested(&settings, Some("  ")).unwrap(),
+            settings.default_scope_names()
+        );
+        assert!(resolve_requested(&settings, Some("read nuke")).is_err());
     }
 
     #[test]

@@ -507,6 +507,13 @@ impl Settings {
                 ));
             }
         }
+        if self.refresh_token_grace_period_seconds > 0 && self.compliant_bcp_rfc9700_token_storage {
+            return Err(SettingsError::new(
+                "refresh_token_grace_period_seconds",
+                "a grace period returns the same tokens again, which needs their plaintext: \
+                 it cannot be combined with compliant_bcp_rfc9700_token_storage (DOT's E001)",
+            ));
+        }
         if self.max_body_bytes < 1024 {
             return Err(SettingsError::new(
                 "max_body_bytes",

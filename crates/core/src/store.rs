@@ -93,8 +93,73 @@ pub trait GrantStore: Send + Sync {
     async fn delete_grant(&self, id: Id) -> Result<bool, StoreError>;
 }
 
+/// The outcome of [`TokenStore::rotate_refresh_token`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// This call rotated it: the new access and refresh tokens.
+    Rotated(AccessToken, RefreshToken),
+    /// It was revoked before (a replay, or a concurrent rotation won).
+    AlreadyRevoked,
+    /// No such refresh token.
+    Missing,
+}
+
+/// The rows one token issuance writes together. The refresh token's `access_token_id` is
+/// ignored: it is bound to the access token created with it.
+#[derive(Debug, Clone)]
+pub struct NewTokenPair {
+    pub access: NewAccessToken,
+    pub refresh: Option<NewRefreshToken>,
+}
+
 #[async_trait]
 pub trait TokenStore: Send + Sync {
+    /// Write an access token and (optionally) its refresh token in one transaction.
+    async fn issue_tokens(
+        &self,
+        pair: NewTokenPair,
+        now: OffsetDateTime,
+    ) -> Result<(AccessToken, Option<RefreshToken>), StoreError>;
+    /// Rotation in one transaction: claim `old_refresh_id` if still live (else
+    /// [`Rotation::AlreadyRevoked`] / [`Rotation::Missing`] and nothing is written), delete its access
+    /// token, and write `pair` with the new access token's `source_refresh_token_id` set to
+    /// the old refresh token.
+    async fn rotate_refresh_token(
+        &self,
+        old_refresh_id: Id,
+        pair: NewTokenPair,
+        now: OffsetDateTime,
+    ) -> Result<Rotation, StoreError>;
+    /// Refresh without rotation (DOT): give the existing access token row a new value,
+    /// expiry and scope, so the old value stops working at once.
+    #[allow(clippy::too_many_arguments)]
+    async fn replace_access_token(
+        &self,
+        access_token_id: Id,
+        token: &str,
+        token_checksum: &str,
+        expires: OffsetDateTime,
+        scope: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<AccessToken>, StoreError>;
+    /// The access token minted by rotating this refresh token, if it still exists.
+    async fn find_access_token_by_source(
+        &self,
+        refresh_token_id: Id,
+    ) -> Result<Option<AccessToken>, StoreError>;
+    /// The refresh token bound to this access token.
+    async fn find_refresh_token_by_access_token(
+        &self,
+        access_token_id: Id,
+    ) -> Result<Option<RefreshToken>, StoreError>;
+    /// Unexpired access tokens of a user for an application (`approval_prompt=auto`).
+    async fn list_live_access_tokens(
+        &self,
+        user_id: Id,
+        application_id: Id,
+        now: OffsetDateTime,
+    ) -> Result<Vec<AccessToken>, StoreError>;
+
     async fn create_access_token(
         &self,
         token: NewAccessToken,

@@ -1,102 +1,18 @@
 //! Black-box tests of the `oauth-toolkit` binary: every subcommand, on SQLite and on a real
 //! PostgreSQL, through the process's exit code, stdout and stderr, and the database after.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::*;
+use oauth_toolkit_store::Database;
+
 use oauth_toolkit_core::models::{stored_token, NewAccessToken};
-use oauth_toolkit_store::{Database, OpenOptions};
 use time::OffsetDateTime;
-
-/// A scratch working directory and a database, for one test.
-struct Env {
-    dir: tempfile::TempDir,
-    url: String,
-    _sqlite_dir: Option<tempfile::TempDir>,
-}
-
-impl Env {
-    fn sqlite() -> Env {
-        let (d, url) = oauth_toolkit_testing::fresh_sqlite_url();
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-            url,
-            _sqlite_dir: Some(d),
-        }
-    }
-
-    fn postgres() -> Env {
-        let url = oauth_toolkit_testing::shared_pg()
-            .fresh_database_url()
-            .unwrap();
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-            url,
-            _sqlite_dir: None,
-        }
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_oauth-toolkit"));
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("OAUTH_TOOLKIT_") || k == "DATABASE_URL" {
-                c.env_remove(k);
-            }
-        }
-        c.current_dir(self.dir.path())
-            .env("DATABASE_URL", &self.url)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    async fn db(&self) -> Database {
-        Database::open(&self.url, &OpenOptions::default())
-            .await
-            .unwrap()
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The last line of stderr: the one-line error.
-fn error_line(o: &Output) -> String {
-    let e = stderr(o);
-    e.lines()
-        .rev()
-        .find(|l| l.starts_with("error:"))
-        .unwrap_or("")
-        .to_string()
-}
-
-macro_rules! backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::$case(super::Env::sqlite()).await; }
-        )* }
-        mod postgres { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::$case(super::Env::postgres()).await; }
-        )* }
-    };
-}
 
 backends!(
     migrate_is_idempotent,
@@ -474,21 +390,6 @@ async fn createapplication_bad_input_writes_nothing(env: Env) {
     db.close().await;
 }
 
-async fn count_rows(db: &Database, table: &str) -> i64 {
-    use sqlx::Connection;
-    let sql = format!("SELECT COUNT(*) FROM {table}");
-    match db {
-        Database::Sqlite(_) => {
-            let mut c = sqlx::SqliteConnection::connect(db.url()).await.unwrap();
-            sqlx::query_scalar(&sql).fetch_one(&mut c).await.unwrap()
-        }
-        Database::Postgres(_) => {
-            let mut c = sqlx::PgConnection::connect(db.url()).await.unwrap();
-            sqlx::query_scalar(&sql).fetch_one(&mut c).await.unwrap()
-        }
-    }
-}
-
 async fn cleartokens_deletes_and_warns(env: Env) {
     let o = env.run(&[
         "createapplication",
@@ -618,70 +519,6 @@ async fn settings_errors_name_the_key(env: Env) {
         "{}",
         stderr(&o)
     );
-}
-
-/// A running `serve` process, killed on drop.
-struct Server {
-    child: std::process::Child,
-    base: String,
-    log: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Server {
-    fn start(env: &Env, extra_env: &[(&str, &str)]) -> Server {
-        let mut cmd = env.cmd();
-        cmd.args(["serve", "--bind", "127.0.0.1:0"])
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null());
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("listening on http://") {
-                    let url = line[i + "listening on ".len()..]
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or("")
-                        .to_string();
-                    let _ = tx.send(url);
-                }
-                sink.lock().unwrap().push_str(&line);
-                sink.lock().unwrap().push('\n');
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("server did not start: {}", log.lock().unwrap()));
-        Server { child, base, log }
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn serve_health_home_and_clean_shutdown(env: Env) {

@@ -25,6 +25,57 @@ macro_rules! impl_sql_store {
             f.map(|u| u.hyphenated().to_string())
         }
 
+        async fn insert_access_token<'c>(
+            tx: &mut sqlx::Transaction<'c, <$store as crate::sql_store::HasDb>::Db>,
+            t: NewAccessToken,
+            now: OffsetDateTime,
+        ) -> Result<AccessToken, StoreError> {
+            sqlx::query_as::<_, AccessTokenRow>(
+                "INSERT INTO oauth2_provider_accesstoken (user_id, source_refresh_token_id, token, \
+                 token_checksum, id_token_id, application_id, expires, scope, token_family, \
+                 created, updated) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING *",
+            )
+            .bind(t.user_id)
+            .bind(t.source_refresh_token_id)
+            .bind(t.token)
+            .bind(t.token_checksum)
+            .bind(t.id_token_id)
+            .bind(t.application_id)
+            .bind(to_db(t.expires))
+            .bind(t.scope)
+            .bind(family(t.token_family))
+            .bind(to_db(now))
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(map_err)?
+            .try_into()
+        }
+
+        async fn insert_refresh_token<'c>(
+            tx: &mut sqlx::Transaction<'c, <$store as crate::sql_store::HasDb>::Db>,
+            t: NewRefreshToken,
+            access_token_id: Option<Id>,
+            now: OffsetDateTime,
+        ) -> Result<RefreshToken, StoreError> {
+            sqlx::query_as::<_, RefreshTokenRow>(
+                "INSERT INTO oauth2_provider_refreshtoken (user_id, token, token_checksum, \
+                 application_id, access_token_id, token_family, created, updated) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *",
+            )
+            .bind(t.user_id)
+            .bind(t.token)
+            .bind(t.token_checksum)
+            .bind(t.application_id)
+            .bind(access_token_id)
+            .bind(family(t.token_family))
+            .bind(to_db(now))
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(map_err)?
+            .try_into()
+        }
+
         #[async_trait]
         impl UserStore for $store {
             async fn create_user(&self, u: NewUser, now: OffsetDateTime) -> Result<User, StoreError> {
@@ -295,6 +346,147 @@ macro_rules! impl_sql_store {
 
         #[async_trait]
         impl TokenStore for $store {
+            async fn issue_tokens(
+                &self,
+                pair: NewTokenPair,
+                now: OffsetDateTime,
+            ) -> Result<(AccessToken, Option<RefreshToken>), StoreError> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                let at = insert_access_token(&mut tx, pair.access, now).await?;
+                let rt = match pair.refresh {
+                    Some(rt) => Some(insert_refresh_token(&mut tx, rt, Some(at.id), now).await?),
+                    None => None,
+                };
+                tx.commit().await.map_err(map_err)?;
+                Ok((at, rt))
+            }
+
+            async fn rotate_refresh_token(
+                &self,
+                old_refresh_id: Id,
+                pair: NewTokenPair,
+                now: OffsetDateTime,
+            ) -> Result<Rotation, StoreError> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                // The conditional UPDATE is the single-use gate: one of any racing callers wins.
+                let claimed = sqlx::query_scalar::<_, Option<i64>>(
+                    "UPDATE oauth2_provider_refreshtoken SET revoked = $2, updated = $2 \
+                     WHERE id = $1 AND revoked IS NULL RETURNING access_token_id",
+                )
+                .bind(old_refresh_id)
+                .bind(to_db(now))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                let Some(old_access) = claimed else {
+                    tx.rollback().await.map_err(map_err)?;
+                    let existing = sqlx::query_as::<_, RefreshTokenRow>(
+                        "SELECT * FROM oauth2_provider_refreshtoken WHERE id = $1",
+                    )
+                    .bind(old_refresh_id)
+                    .fetch_optional(&self.write)
+                    .await
+                    .map_err(map_err)?;
+                    return Ok(match existing {
+                        Some(_) => Rotation::AlreadyRevoked,
+                        None => Rotation::Missing,
+                    });
+                };
+                if let Some(old_access) = old_access {
+                    sqlx::query("DELETE FROM oauth2_provider_accesstoken WHERE id = $1")
+                        .bind(old_access)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                let mut access = pair.access;
+                access.source_refresh_token_id = Some(old_refresh_id);
+                let at = insert_access_token(&mut tx, access, now).await?;
+                let Some(refresh) = pair.refresh else {
+                    return Err(StoreError::Backend("rotation without a new refresh token".into()));
+                };
+                let rt = insert_refresh_token(&mut tx, refresh, Some(at.id), now).await?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(Rotation::Rotated(at, rt))
+            }
+
+            async fn replace_access_token(
+                &self,
+                access_token_id: Id,
+                token: &str,
+                token_checksum: &str,
+                expires: OffsetDateTime,
+                scope: &str,
+                now: OffsetDateTime,
+            ) -> Result<Option<AccessToken>, StoreError> {
+                sqlx::query_as::<_, AccessTokenRow>(
+                    "UPDATE oauth2_provider_accesstoken SET token = $2, token_checksum = $3, \
+                     expires = $4, scope = $5, updated = $6 WHERE id = $1 RETURNING *",
+                )
+                .bind(access_token_id)
+                .bind(token)
+                .bind(token_checksum)
+                .bind(to_db(expires))
+                .bind(scope)
+                .bind(to_db(now))
+                .fetch_optional(&self.write)
+                .await
+                .map_err(map_err)?
+                .map(AccessToken::try_from)
+                .transpose()
+            }
+
+            async fn find_access_token_by_source(
+                &self,
+                refresh_token_id: Id,
+            ) -> Result<Option<AccessToken>, StoreError> {
+                sqlx::query_as::<_, AccessTokenRow>(
+                    "SELECT * FROM oauth2_provider_accesstoken WHERE source_refresh_token_id = $1",
+                )
+                .bind(refresh_token_id)
+                .fetch_optional(&self.write)
+                .await
+                .map_err(map_err)?
+                .map(AccessToken::try_from)
+                .transpose()
+            }
+
+            async fn find_refresh_token_by_access_token(
+                &self,
+                access_token_id: Id,
+            ) -> Result<Option<RefreshToken>, StoreError> {
+                sqlx::query_as::<_, RefreshTokenRow>(
+                    "SELECT * FROM oauth2_provider_refreshtoken WHERE access_token_id = $1",
+                )
+                .bind(access_token_id)
+                .fetch_optional(&self.write)
+                .await
+                .map_err(map_err)?
+                .map(RefreshToken::try_from)
+                .transpose()
+            }
+
+            async fn list_live_access_tokens(
+                &self,
+                user_id: Id,
+                application_id: Id,
+                now: OffsetDateTime,
+            ) -> Result<Vec<AccessToken>, StoreError> {
+                sqlx::query_as::<_, AccessTokenRow>(
+                    "SELECT * FROM oauth2_provider_accesstoken \
+                     WHERE user_id = $1 AND application_id = $2 AND expires > $3",
+                )
+                .bind(user_id)
+                .bind(application_id)
+                .bind(to_db(now))
+                .fetch_all(&self.read)
+                .await
+                .map_err(map_err)?
+                .into_iter()
+                .map(AccessToken::try_from)
+                .collect()
+            }
+
             async fn create_access_token(
                 &self,
                 t: NewAccessToken,
@@ -795,3 +987,16 @@ macro_rules! impl_sql_store {
 }
 
 pub(crate) use impl_sql_store;
+
+/// The sqlx database type behind each store (for the macro's transaction helpers).
+pub(crate) trait HasDb {
+    type Db: sqlx::Database;
+}
+
+impl HasDb for crate::SqliteStore {
+    type Db = sqlx::Sqlite;
+}
+
+impl HasDb for crate::PgStore {
+    type Db = sqlx::Postgres;
+}

@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use oauth_toolkit_core::error::OAuthError;
+use oauth_toolkit_core::error::{ErrorCode, OAuthError};
 use oauth_toolkit_core::store::StoreError;
 
 /// An error a handler returns.
@@ -43,8 +43,20 @@ pub fn oauth_error_response(err: OAuthError) -> Response {
     }
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (status, axum::Json(serde_json::Value::Object(body))).into_response();
+    no_store(&mut resp);
+    if status == StatusCode::UNAUTHORIZED && err.code == ErrorCode::InvalidClient {
+        // RFC 6749 §5.2: the challenge of the scheme clients authenticate with.
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"oauth-toolkit\", error=\"invalid_client\""),
+        );
+    }
+    resp
+}
+
+/// RFC 6749 §5.1: token responses must not be cached.
+pub fn no_store(resp: &mut Response) {
     let headers = resp.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    resp
 }

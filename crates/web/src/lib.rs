@@ -1,14 +1,16 @@
 //! axum integration for OAuth Toolkit: the router a developer mounts (as DOT is mounted
 //! under `o/`), the shared state, the HTTP error mapping and the template engine.
 
+pub mod endpoints;
 mod error;
+pub mod form;
 mod health;
 mod home;
 mod router;
 mod state;
 pub mod templates;
 
-pub use error::WebError;
+pub use error::{no_store, oauth_error_response, WebError};
 pub use router::{router, ServerLimits};
-pub use state::AppState;
+pub use state::{load_secret_key, AppState};
 pub use templates::Templates;

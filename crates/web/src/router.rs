@@ -28,7 +28,11 @@ impl Default for ServerLimits {
 
 /// The provider's routes, ready to serve or to merge into an application's router.
 pub fn router(state: AppState, limits: &ServerLimits) -> Router {
-    let oauth = Router::new(); // The OAuth endpoints are added here as they are built.
+    use crate::endpoints::token;
+    let oauth = Router::new().route(
+        "/token/",
+        axum::routing::post(token::token).options(token::token_preflight),
+    );
     let prefix = state.settings.url_prefix.clone();
     let max_body = state.settings.max_body_bytes;
     let app = Router::new()

@@ -1,5 +1,7 @@
 use std::sync::Arc;
 
+use oauth_toolkit_core::context::Ctx;
+use oauth_toolkit_core::grants::{default_grants, GrantHandler};
 use oauth_toolkit_core::store::Store;
 use oauth_toolkit_core::{Clock, Settings};
 
@@ -13,6 +15,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub templates: Arc<Templates>,
+    /// The token endpoint's grants.
+    pub grants: Arc<Vec<Box<dyn GrantHandler>>>,
+    /// Master key for session cookies (≥ 32 bytes; the same in every process).
+    pub secret_key: Arc<Vec<u8>>,
 }
 
 impl AppState {
@@ -20,6 +26,7 @@ impl AppState {
         settings: Settings,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
+        secret_key: Vec<u8>,
     ) -> Result<Self, crate::templates::TemplateError> {
         let templates = Templates::new(settings.template_dir.as_deref().map(Into::into))?;
         Ok(Self {
@@ -27,6 +34,30 @@ impl AppState {
             store,
             clock,
             templates: Arc::new(templates),
+            grants: Arc::new(default_grants()),
+            secret_key: Arc::new(secret_key),
         })
     }
+
+    /// The protocol context for one request (the clock is read once).
+    pub fn ctx(&self) -> Ctx<'_> {
+        Ctx::new(&self.settings, &*self.store, self.clock.now())
+    }
+}
+
+/// The session key: `secret_key` from the settings, else one generated once and stored in
+/// the database, so every process of a deployment shares it.
+pub async fn load_secret_key(
+    settings: &Settings,
+    store: &dyn Store,
+) -> Result<Vec<u8>, oauth_toolkit_core::store::StoreError> {
+    if let Some(k) = &settings.secret_key {
+        return Ok(k.as_bytes().to_vec());
+    }
+    let candidate = oauth_toolkit_core::generators::random_string(
+        64,
+        oauth_toolkit_core::generators::ALPHANUMERIC,
+    );
+    let key = store.get_or_create_secret("secret_key", &candidate).await?;
+    Ok(key.into_bytes())
 }

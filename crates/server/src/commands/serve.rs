@@ -19,7 +19,10 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     })?;
     let db = super::open_database(&settings).await?;
     let backend = db.backend_name();
-    let state = AppState::new(settings, db.store(), Arc::new(SystemClock))
+    let secret_key = oauth_toolkit_axum::load_secret_key(&settings, &*db.store())
+        .await
+        .context("cannot load the session key")?;
+    let state = AppState::new(settings, db.store(), Arc::new(SystemClock), secret_key)
         .context("cannot load templates")?;
     let app = router(state, &ServerLimits::default());
     let listener = tokio::net::TcpListener::bind(addr)

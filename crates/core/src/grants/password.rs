@@ -1,0 +1,69 @@
+//! RFC 6749 §4.3: resource owner password credentials (deprecated by RFC 9700; refused
+//! when `compliant_bcp_rfc9700_password_grant` is on).
+
+use async_trait::async_trait;
+
+use super::GrantHandler;
+use crate::authentication::authenticate;
+use crate::context::Ctx;
+use crate::error::{ErrorCode, OAuthError};
+use crate::issuance::{issue, Issue, TokenResponse};
+use crate::models::{Application, GrantType};
+use crate::params::Params;
+use crate::scopes::{join_scopes, resolve_requested};
+
+pub struct PasswordGrant;
+
+#[async_trait]
+impl GrantHandler for PasswordGrant {
+    fn grant_type(&self) -> &'static str {
+        "password"
+    }
+
+    fn allowed_for(&self) -> &'static [GrantType] {
+        &[GrantType::Password]
+    }
+
+    async fn handle(
+        &self,
+        ctx: &Ctx<'_>,
+        client: &Application,
+        params: &Params,
+    ) -> Result<TokenResponse, OAuthError> {
+        if ctx.settings.compliant_bcp_rfc9700_password_grant {
+            return Err(OAuthError::new(ErrorCode::UnauthorizedClient)
+                .with_description("The password grant is disabled (RFC 9700 §2.4)."));
+        }
+        let missing = |name: &str| {
+            OAuthError::invalid_request(format!("Request is missing {name} parameter."))
+        };
+        let username = params
+            .single("username")?
+            .ok_or_else(|| missing("username"))?;
+        let password = params
+            .single("password")?
+            .ok_or_else(|| missing("password"))?;
+        let scopes = resolve_requested(ctx.settings, params.single("scope")?)?;
+        let invalid = || {
+            OAuthError::new(ErrorCode::InvalidGrant).with_description("Invalid credentials given.")
+        };
+        if username.contains('\0') || username.len() > 150 || password.len() > 4096 {
+            return Err(invalid());
+        }
+        let Some(user) = authenticate(ctx.store, username, password, ctx.now).await? else {
+            tracing::info!(client_id = %client.client_id, "password grant: invalid credentials");
+            return Err(invalid());
+        };
+        issue(
+            ctx,
+            Issue {
+                application: client,
+                user_id: Some(user.id),
+                scope: join_scopes(&scopes),
+                family: None,
+                with_refresh_token: true,
+            },
+        )
+        .await
+    }
+}

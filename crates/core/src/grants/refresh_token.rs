@@ -1,0 +1,214 @@
+//! RFC 6749 §6: refreshing, with DOT's rotation, grace period and reuse protection
+//! (inventory §2.7), made safe under concurrency: the store's rotation is one conditional
+//! statement, and a request that loses a race is treated exactly like a replay inside or
+//! outside the grace period.
+
+use async_trait::async_trait;
+use time::Duration;
+
+use super::GrantHandler;
+use crate::context::Ctx;
+use crate::error::{ErrorCode, OAuthError};
+use crate::generators::generate_token;
+use crate::issuance::{mint, Issue, TokenResponse};
+use crate::models::{stored_token, Application, GrantType, NewRefreshToken, RefreshToken};
+use crate::params::Params;
+use crate::scopes::{join_scopes, parse_scopes};
+use crate::store::Rotation;
+use crate::token_checksum::token_checksum;
+
+pub struct RefreshTokenGrant;
+
+fn invalid_grant() -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant).with_description("Invalid refresh token.")
+}
+
+#[async_trait]
+impl GrantHandler for RefreshTokenGrant {
+    fn grant_type(&self) -> &'static str {
+        "refresh_token"
+    }
+
+    fn allowed_for(&self) -> &'static [GrantType] {
+        &[
+            GrantType::AuthorizationCode,
+            GrantType::DeviceCode,
+            GrantType::Password,
+            GrantType::ClientCredentials,
+            GrantType::OpenIdHybrid,
+        ]
+    }
+
+    async fn handle(
+        &self,
+        ctx: &Ctx<'_>,
+        client: &Application,
+        params: &Params,
+    ) -> Result<TokenResponse, OAuthError> {
+        let value = params
+            .single("refresh_token")?
+            .ok_or_else(|| OAuthError::invalid_request("Missing refresh token parameter."))?;
+        let requested_scope = params.single("scope")?;
+        let Some(rt) = ctx.store.find_refresh_token(&token_checksum(value)).await? else {
+            return Err(invalid_grant());
+        };
+        if rt.application_id != client.id {
+            return Err(invalid_grant());
+        }
+        if rt.is_revoked() {
+            return replay(ctx, &rt).await;
+        }
+
+        // A live refresh token must still be bound to its access token.
+        let Some(at_id) = rt.access_token_id else {
+            return Err(invalid_grant());
+        };
+        let Some(at) = ctx.store.get_access_token(at_id).await? else {
+            return Err(invalid_grant());
+        };
+        if let Some(idle) = ctx.settings.refresh_token_expire_seconds.filter(|s| *s > 0) {
+            let idle = Duration::seconds(i64::try_from(idle).unwrap_or(i64::MAX));
+            if at.expires + idle <= ctx.now {
+                return Err(invalid_grant());
+            }
+        }
+        // A narrower scope may be asked for, never a wider one (RFC 6749 §6).
+        let original = parse_scopes(&at.scope);
+        let scopes = match requested_scope {
+            Some(s) => {
+                let asked = parse_scopes(s);
+                if asked.iter().any(|s| !original.contains(s)) {
+                    return Err(OAuthError::new(ErrorCode::InvalidScope).with_description(
+                        "The requested scope exceeds the scope granted by the resource owner.",
+                    ));
+                }
+                asked
+            }
+            None => original,
+        };
+        let scope = join_scopes(&scopes);
+
+        if !ctx.settings.rotate_refresh_token {
+            // DOT: same refresh token; the access token row gets a new value in place.
+            let new_value = generate_token();
+            let (column, checksum) = stored_token(
+                &new_value,
+                !ctx.settings.compliant_bcp_rfc9700_token_storage,
+            );
+            let expires_in =
+                i64::try_from(ctx.settings.access_token_expire_seconds).unwrap_or(i64::MAX);
+            let updated = ctx
+                .store
+                .replace_access_token(
+                    at.id,
+                    &column,
+                    &checksum,
+                    ctx.now + Duration::seconds(expires_in),
+                    &scope,
+                    ctx.now,
+                )
+                .await?;
+            if updated.is_none() {
+                return Err(invalid_grant());
+            }
+            return Ok(TokenResponse {
+                access_token: new_value,
+                expires_in,
+                token_type: "Bearer",
+                scope,
+                refresh_token: Some(value.to_string()),
+                id_token: None,
+            });
+        }
+
+        let minted = mint(
+            ctx,
+            &Issue {
+                application: client,
+                user_id: Some(rt.user_id),
+                scope: scope.clone(),
+                family: rt.token_family,
+                with_refresh_token: true,
+            },
+        );
+        match ctx
+            .store
+            .rotate_refresh_token(rt.id, minted.pair.clone(), ctx.now)
+            .await?
+        {
+            Rotation::Rotated(..) => {
+                tracing::info!(client_id = %client.client_id, refresh_token_id = rt.id, "refresh token rotated");
+                Ok(minted.response(scope))
+            }
+            // Another request rotated it between our read and our claim: we are a replay.
+            Rotation::AlreadyRevoked => {
+                let Some(now_revoked) = ctx.store.get_refresh_token(rt.id).await? else {
+                    return Err(invalid_grant());
+                };
+                replay(ctx, &now_revoked).await
+            }
+            Rotation::Missing => Err(invalid_grant()),
+        }
+    }
+}
+
+/// A revoked refresh token was presented. Inside the grace period, and if it was revoked by
+/// rotation (its successor access token exists), answer with the successor's tokens, as the
+/// first request got them. Otherwise refuse, and with reuse protection revoke the family.
+async fn replay(ctx: &Ctx<'_>, rt: &RefreshToken) -> Result<TokenResponse, OAuthError> {
+    let grace = ctx.settings.refresh_token_grace_period_seconds;
+    if let (true, Some(revoked)) = (grace > 0, rt.revoked) {
+        let grace = Duration::seconds(i64::try_from(grace).unwrap_or(i64::MAX));
+        if revoked > ctx.now - grace {
+            if let Some(at) = ctx.store.find_access_token_by_source(rt.id).await? {
+                if !at.token.is_empty() && !at.is_expired(ctx.now) {
+                    let successor = ctx.store.find_refresh_token_by_access_token(at.id).await?;
+                    let refresh_value = match successor {
+                        Some(s) if !s.is_revoked() && !s.token.is_empty() => s.token,
+                        _ => {
+                            // The successor refresh token is gone: bind a new one to the
+                            // surviving access token (DOT #1687).
+                            let value = generate_token();
+                            let (column, checksum) = stored_token(&value, true);
+                            ctx.store
+                                .create_refresh_token(
+                                    NewRefreshToken {
+                                        user_id: rt.user_id,
+                                        token: column,
+                                        token_checksum: checksum,
+                                        application_id: rt.application_id,
+                                        access_token_id: Some(at.id),
+                                        token_family: rt.token_family,
+                                    },
+                                    ctx.now,
+                                )
+                                .await?;
+                            value
+                        }
+                    };
+                    // The remaining lifetime, not a fresh one (DOT §13 #16).
+                    let expires_in = (at.expires - ctx.now).whole_seconds().max(0);
+                    return Ok(TokenResponse {
+                        access_token: at.token,
+                        expires_in,
+                        token_type: "Bearer",
+                        scope: at.scope,
+                        refresh_token: Some(refresh_value),
+                        id_token: None,
+                    });
+                }
+            }
+        }
+    }
+    if ctx.settings.refresh_token_reuse_protection {
+        if let Some(family) = rt.token_family {
+            let revoked = ctx.store.revoke_token_family(family, ctx.now).await?;
+            tracing::warn!(
+                refresh_token_id = rt.id,
+                revoked_refresh_tokens = revoked,
+                "revoked refresh token replayed: token family revoked"
+            );
+        }
+    }
+    Err(invalid_grant())
+}

@@ -1,0 +1,116 @@
+//! Minting access and refresh tokens (the one place token rows are made).
+
+use serde::Serialize;
+use time::Duration;
+use uuid::Uuid;
+
+use crate::context::Ctx;
+use crate::error::OAuthError;
+use crate::generators::generate_token;
+use crate::models::{stored_token, Application, Id, NewAccessToken, NewRefreshToken};
+use crate::store::NewTokenPair;
+
+/// RFC 6749 §5.1 successful token response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub token_type: &'static str,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// What to issue.
+#[derive(Debug, Clone)]
+pub struct Issue<'a> {
+    pub application: &'a Application,
+    pub user_id: Option<Id>,
+    pub scope: String,
+    /// The family of the consent or chain this issuance belongs to (a new one if `None`).
+    pub family: Option<Uuid>,
+    pub with_refresh_token: bool,
+}
+
+/// Plaintext values and the rows to write for them.
+pub struct Minted {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub pair: NewTokenPair,
+    pub expires_in: i64,
+}
+
+/// Generate values and build the rows (nothing written yet).
+pub fn mint(ctx: &Ctx<'_>, issue: &Issue<'_>) -> Minted {
+    let store_plaintext = !ctx.settings.compliant_bcp_rfc9700_token_storage;
+    let expires_in = i64::try_from(ctx.settings.access_token_expire_seconds).unwrap_or(i64::MAX);
+    let family = issue
+        .family
+        .or_else(|| issue.with_refresh_token.then(Uuid::new_v4));
+    let access_token = generate_token();
+    let (column, checksum) = stored_token(&access_token, store_plaintext);
+    let access = NewAccessToken {
+        user_id: issue.user_id,
+        source_refresh_token_id: None,
+        token: column,
+        token_checksum: checksum,
+        id_token_id: None,
+        application_id: Some(issue.application.id),
+        expires: ctx.now + Duration::seconds(expires_in),
+        scope: issue.scope.clone(),
+        token_family: family,
+    };
+    let (refresh_token, refresh) = match (issue.with_refresh_token, issue.user_id) {
+        (true, Some(user_id)) => {
+            let value = generate_token();
+            let (column, checksum) = stored_token(&value, store_plaintext);
+            (
+                Some(value),
+                Some(NewRefreshToken {
+                    user_id,
+                    token: column,
+                    token_checksum: checksum,
+                    application_id: issue.application.id,
+                    access_token_id: None,
+                    token_family: family,
+                }),
+            )
+        }
+        _ => (None, None),
+    };
+    Minted {
+        access_token,
+        refresh_token,
+        pair: NewTokenPair { access, refresh },
+        expires_in,
+    }
+}
+
+impl Minted {
+    pub fn response(self, scope: String) -> TokenResponse {
+        TokenResponse {
+            access_token: self.access_token,
+            expires_in: self.expires_in,
+            token_type: "Bearer",
+            scope,
+            refresh_token: self.refresh_token,
+            id_token: None,
+        }
+    }
+}
+
+/// Mint and write in one transaction.
+pub async fn issue(ctx: &Ctx<'_>, issue: Issue<'_>) -> Result<TokenResponse, OAuthError> {
+    let minted = mint(ctx, &issue);
+    ctx.store.issue_tokens(minted.pair.clone(), ctx.now).await?;
+    tracing::info!(
+        client_id = %issue.application.client_id,
+        user_id = ?issue.user_id,
+        scope = %issue.scope,
+        refresh = minted.refresh_token.is_some(),
+        "tokens issued"
+    );
+    Ok(minted.response(issue.scope))
+}

@@ -1,0 +1,92 @@
+//! Request parameters as sent (a list of name/value pairs), with the RFC 6749 rules for
+//! reading them: a parameter sent twice is an error (§3.1, §3.2), an empty value counts as
+//! absent (§3.1).
+
+use crate::error::OAuthError;
+
+/// Decoded form or query parameters, in order, duplicates kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    pub fn new(pairs: Vec<(String, String)>) -> Self {
+        Self(pairs)
+    }
+
+    /// The single value of `name`; `None` when absent or empty; an error when repeated.
+    pub fn single(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        let mut found: Option<&str> = None;
+        for (k, v) in &self.0 {
+            if k == name {
+                if found.is_some() {
+                    return Err(OAuthError::invalid_request(format!(
+                        "Duplicate {name} parameter."
+                    )));
+                }
+                found = Some(v.as_str());
+            }
+        }
+        Ok(found.filter(|v| !v.is_empty()))
+    }
+
+    /// Like [`Params::single`], but absent is an error: "Missing X parameter."
+    pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
+        self.single(name)?
+            .ok_or_else(|| OAuthError::invalid_request(format!("Missing {name} parameter.")))
+    }
+
+    /// Every value of `name` (repeatable parameters such as `resource`).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Params {
+    fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
+        Params(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_and_empties() {
+        let p: Params = [("a", "1"), ("b", ""), ("c", "x"), ("c", "y")]
+            .into_iter()
+            .collect();
+        assert_eq!(p.single("a").unwrap(), Some("1"));
+        assert_eq!(p.single("b").unwrap(), None);
+        assert_eq!(p.single("z").unwrap(), None);
+        assert_eq!(
+            p.single("c").unwrap_err().description.as_deref(),
+            Some("Duplicate c parameter.")
+        );
+        assert_eq!(
+            p.required("b").unwrap_err().description.as_deref(),
+            Some("Missing b parameter.")
+        );
+        assert_eq!(p.all("c"), vec!["x", "y"]);
+    }
+}

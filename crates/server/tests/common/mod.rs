@@ -1,0 +1,207 @@
+//! Shared support for the black-box tests: a scratch environment per test (working dir +
+//! database on SQLite or PostgreSQL), running `serve` processes, and helpers.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use oauth_toolkit_store::{Database, OpenOptions};
+
+/// A scratch working directory and a database, for one test.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub _sqlite_dir: Option<tempfile::TempDir>,
+}
+
+impl Env {
+    pub fn sqlite() -> Env {
+        let (d, url) = oauth_toolkit_testing::fresh_sqlite_url();
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            url,
+            _sqlite_dir: Some(d),
+        }
+    }
+
+    pub fn postgres() -> Env {
+        let url = oauth_toolkit_testing::shared_pg()
+            .fresh_database_url()
+            .unwrap();
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            url,
+            _sqlite_dir: None,
+        }
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_oauth-toolkit"));
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("OAUTH_TOOLKIT_") || k == "DATABASE_URL" {
+                c.env_remove(k);
+            }
+        }
+        c.current_dir(self.dir.path())
+            .env("DATABASE_URL", &self.url)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub async fn db(&self) -> Database {
+        Database::open(&self.url, &OpenOptions::default())
+            .await
+            .unwrap()
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The last line of stderr: the one-line error.
+pub fn error_line(o: &Output) -> String {
+    let e = stderr(o);
+    e.lines()
+        .rev()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or("")
+        .to_string()
+}
+
+#[macro_export]
+macro_rules! backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { super::$case(crate::common::Env::sqlite()).await; }
+        )* }
+        mod postgres { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { super::$case(crate::common::Env::postgres()).await; }
+        )* }
+    };
+}
+
+/// A running `serve` process, killed on drop.
+pub struct Server {
+    pub child: std::process::Child,
+    pub base: String,
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Server {
+    pub fn start(env: &Env, extra_env: &[(&str, &str)]) -> Server {
+        let mut cmd = env.cmd();
+        cmd.args(["serve", "--bind", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("listening on http://") {
+                    let url = line[i + "listening on ".len()..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    let _ = tx.send(url);
+                }
+                sink.lock().unwrap().push_str(&line);
+                sink.lock().unwrap().push('\n');
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("server did not start: {}", log.lock().unwrap()));
+        Server { child, base, log }
+    }
+
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn count_rows(db: &Database, table: &str) -> i64 {
+    use sqlx::Connection;
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    match db {
+        Database::Sqlite(_) => {
+            let mut c = sqlx::SqliteConnection::connect(db.url()).await.unwrap();
+            sqlx::query_scalar(&sql).fetch_one(&mut c).await.unwrap()
+        }
+        Database::Postgres(_) => {
+            let mut c = sqlx::PgConnection::connect(db.url()).await.unwrap();
+            sqlx::query_scalar(&sql).fetch_one(&mut c).await.unwrap()
+        }
+    }
+}
+
+impl Env {
+    /// `createuser NAME --password PW` (panics on failure).
+    pub fn create_user(&self, name: &str, password: &str) {
+        let o = self.run(&["createuser", name, "--password", password]);
+        assert!(o.status.success(), "createuser: {}", stderr(&o));
+    }
+
+    /// `createapplication ... --json` with extra args; returns (client_id, client_secret).
+    pub fn create_app(
+        &self,
+        client_type: &str,
+        grant_type: &str,
+        extra: &[&str],
+    ) -> (String, String) {
+        let mut args = vec!["createapplication", client_type, grant_type, "--json"];
+        args.extend_from_slice(extra);
+        let o = self.run(&args);
+        assert!(o.status.success(), "createapplication: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("json");
+        (
+            v["client_id"].as_str().expect("client_id").to_string(),
+            v["client_secret"]
+                .as_str()
+                .expect("client_secret")
+                .to_string(),
+        )
+    }
+}

@@ -1,0 +1,3 @@
+//! The protocol endpoints, one module each.
+
+pub mod token;
