@@ -9,7 +9,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use oauth_toolkit_store::Database;
 
 use oauth_toolkit_core::models::{stored_token, NewAccessToken};
 use time::OffsetDateTime;
