@@ -178,13 +178,9 @@ pub async fn authenticate_client(
     let must_have_secret =
         requirement == Requirement::Secret || app.client_type == ClientType::Confidential;
     match &creds.secret {
-        Some(secret) => {
-            if !app.check_secret(secret) {
-                return Err(invalid_client());
-            }
-        }
+        Some(secret) if !app.check_secret(secret) => return Err(invalid_client()),
         None if must_have_secret => return Err(invalid_client()),
-        None => {}
+        _ => {}
     }
     Ok(app)
 }

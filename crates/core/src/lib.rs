@@ -5,6 +5,7 @@
 //! knows an HTTP framework or SQL.
 
 pub mod authentication;
+pub mod authorization;
 pub mod clear_expired;
 pub mod client_auth;
 pub mod client_secret;
@@ -13,12 +14,15 @@ pub mod context;
 pub mod error;
 pub mod generators;
 pub mod grants;
+pub mod introspection;
 pub mod issuance;
+pub mod metadata;
 pub mod models;
 pub mod params;
 pub mod password;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod revocation;
 pub mod scopes;
 pub mod settings;
 pub mod store;

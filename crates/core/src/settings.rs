@@ -49,6 +49,14 @@ pub struct Settings {
     pub secret_key: Option<String>,
     /// Largest request body accepted, in bytes (413 beyond).
     pub max_body_bytes: usize,
+    /// Most client connections `serve` holds open at once (503 and closed beyond).
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers; also closes idle keep-alive connections.
+    pub header_read_timeout_seconds: u64,
+    /// Seconds to read a request's body and answer it (408 beyond).
+    pub request_timeout_seconds: u64,
+    /// Seconds `serve` lets requests in flight finish after SIGTERM/SIGINT.
+    pub shutdown_timeout_seconds: u64,
     /// Where unauthenticated users are sent (Django's `LOGIN_URL`).
     pub login_url: String,
 
@@ -131,6 +139,10 @@ impl Default for Settings {
             database_url: None,
             secret_key: None,
             max_body_bytes: 64 * 1024,
+            max_connections: 4096,
+            header_read_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            shutdown_timeout_seconds: 30,
             login_url: "/accounts/login/".into(),
 
             scopes: None,
@@ -519,6 +531,27 @@ impl Settings {
                 "max_body_bytes",
                 "must be at least 1024",
             ));
+        }
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Err(SettingsError::new(
+                "max_connections",
+                "must be between 1 and 1000000",
+            ));
+        }
+        for (key, value) in [
+            (
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            ("shutdown_timeout_seconds", self.shutdown_timeout_seconds),
+        ] {
+            if !(1..=86_400).contains(&value) {
+                return Err(SettingsError::new(
+                    key,
+                    "must be between 1 and 86400 seconds",
+                ));
+            }
         }
         Ok(())
     }

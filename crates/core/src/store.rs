@@ -97,7 +97,7 @@ pub trait GrantStore: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// This call rotated it: the new access and refresh tokens.
-    Rotated(AccessToken, RefreshToken),
+    Rotated(Box<(AccessToken, RefreshToken)>),
     /// It was revoked before (a replay, or a concurrent rotation won).
     AlreadyRevoked,
     /// No such refresh token.

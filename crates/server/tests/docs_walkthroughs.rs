@@ -132,9 +132,25 @@ fn password_walkthrough() {
 }
 
 #[test]
+fn authorization_code_walkthrough() {
+    run_page("authorization_code.md");
+}
+
+#[test]
+fn revocation_and_introspection_walkthrough() {
+    run_page("revocation_and_introspection.md");
+}
+
+#[test]
 fn every_page_is_tested() {
     // A new page must get a test above.
-    let tested = ["client_credentials.md", "password.md", "README.md"];
+    let tested = [
+        "client_credentials.md",
+        "password.md",
+        "authorization_code.md",
+        "revocation_and_introspection.md",
+        "README.md",
+    ];
     for entry in std::fs::read_dir(docs_dir()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         if name.ends_with(".md") && !tested.contains(&name.as_str()) {

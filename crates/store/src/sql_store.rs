@@ -407,7 +407,7 @@ macro_rules! impl_sql_store {
                 };
                 let rt = insert_refresh_token(&mut tx, refresh, Some(at.id), now).await?;
                 tx.commit().await.map_err(map_err)?;
-                Ok(Rotation::Rotated(at, rt))
+                Ok(Rotation::Rotated(Box::new((at, rt))))
             }
 
             async fn replace_access_token(

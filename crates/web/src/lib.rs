@@ -1,16 +1,22 @@
 //! axum integration for OAuth Toolkit: the router a developer mounts (as DOT is mounted
 //! under `o/`), the shared state, the HTTP error mapping and the template engine.
 
+pub mod csrf;
 pub mod endpoints;
 mod error;
 pub mod form;
 mod health;
 mod home;
+pub mod pages;
 mod router;
+mod serve;
+pub mod session;
 mod state;
 pub mod templates;
 
 pub use error::{no_store, oauth_error_response, WebError};
 pub use router::{router, ServerLimits};
+pub use serve::serve;
+pub use session::{CookieSessionUser, CurrentUser, SessionUser};
 pub use state::{load_secret_key, AppState};
 pub use templates::Templates;

@@ -19,6 +19,8 @@ pub struct AppState {
     pub grants: Arc<Vec<Box<dyn GrantHandler>>>,
     /// Master key for session cookies (≥ 32 bytes; the same in every process).
     pub secret_key: Arc<Vec<u8>>,
+    /// Who is logged in (default: the provider's own cookie session).
+    pub current_user: Arc<dyn crate::session::CurrentUser>,
 }
 
 impl AppState {
@@ -36,7 +38,14 @@ impl AppState {
             templates: Arc::new(templates),
             grants: Arc::new(default_grants()),
             secret_key: Arc::new(secret_key),
+            current_user: Arc::new(crate::session::CookieSessionUser),
         })
+    }
+
+    /// Use an application's own notion of the logged-in user instead of the cookie session.
+    pub fn with_current_user(mut self, current_user: Arc<dyn crate::session::CurrentUser>) -> Self {
+        self.current_user = current_user;
+        self
     }
 
     /// The protocol context for one request (the clock is read once).

@@ -19,6 +19,18 @@ const EMBEDDED: &[(&str, &str)] = &[
         "oauth_toolkit/error.html",
         include_str!("../templates/oauth_toolkit/error.html"),
     ),
+    (
+        "oauth2_provider/authorize.html",
+        include_str!("../templates/oauth2_provider/authorize.html"),
+    ),
+    (
+        "registration/login.html",
+        include_str!("../templates/registration/login.html"),
+    ),
+    (
+        "registration/logout_confirm.html",
+        include_str!("../templates/registration/logout_confirm.html"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

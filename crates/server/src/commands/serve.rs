@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use oauth_toolkit_axum::{router, AppState, ServerLimits};
+use oauth_toolkit_axum::{router, serve, AppState, ServerLimits};
 use oauth_toolkit_core::{Settings, SystemClock};
 
 use crate::cli::ServeArgs;
@@ -17,31 +17,40 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
             settings.bind
         )
     })?;
-    let db = super::open_database(&settings).await?;
-    let backend = db.backend_name();
-    let secret_key = oauth_toolkit_axum::load_secret_key(&settings, &*db.store())
-        .await
-        .context("cannot load the session key")?;
-    let state = AppState::new(settings, db.store(), Arc::new(SystemClock), secret_key)
-        .context("cannot load templates")?;
-    let app = router(state, &ServerLimits::default());
+    // Bind first: with port 0 the real port is only known now, and the default issuer
+    // (`http://<bind>`) must name it.
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener
         .local_addr()
         .context("cannot read the bound address")?;
+    settings.bind = local.to_string();
+    if settings.issuer.is_none() && local.ip().is_unspecified() {
+        tracing::warn!(
+            "no `issuer` is set and {local} is not an address clients can reach: set `issuer` \
+             to the provider's public URL"
+        );
+    }
+    let db = super::open_database(&settings).await?;
+    let backend = db.backend_name();
+    let secret_key = oauth_toolkit_axum::load_secret_key(&settings, &*db.store())
+        .await
+        .context("cannot load the session key")?;
+    let limits = ServerLimits::from_settings(&settings);
+    let state = AppState::new(settings, db.store(), Arc::new(SystemClock), secret_key)
+        .context("cannot load templates")?;
+    let app = router(state, &limits);
     tracing::info!("oauth-toolkit listening on http://{local} (database: {backend})");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    serve(listener, app, &limits, shutdown_signal())
         .await
         .context("server failed")?;
-    tracing::info!("stopped; requests in flight were finished");
+    tracing::info!("stopped");
     db.close().await;
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM; axum then stops accepting and drains requests in flight.
+/// Resolves on SIGINT or SIGTERM; `serve` then stops accepting and drains requests in flight.
 async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {

@@ -2,6 +2,8 @@
 //! database on SQLite or PostgreSQL), running `serve` processes, and helpers.
 #![allow(dead_code)]
 
+pub mod webdriver;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -89,11 +91,11 @@ macro_rules! backends {
     ($($case:ident),* $(,)?) => {
         mod sqlite { $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::$case(crate::common::Env::sqlite()).await; }
+            async fn $case() { super::$case($crate::common::Env::sqlite()).await; }
         )* }
         mod postgres { $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::$case(crate::common::Env::postgres()).await; }
+            async fn $case() { super::$case($crate::common::Env::postgres()).await; }
         )* }
     };
 }

@@ -1,0 +1,322 @@
+//! RFC 7662 token introspection (DOT inventory §1.6), read as a list of steps:
+//!
+//! 1. authenticate the caller: client credentials (HTTP Basic, or `client_id` +
+//!    `client_secret` in a POST body; every client needs its secret), or a Bearer access
+//!    token that is live and carries the `introspection` scope. Anything else is refused
+//!    ([`Introspected::Denied`], DOT's empty 403);
+//! 2. read `token` (missing: 400 "Token parameter is missing.") and `token_type_hint`;
+//! 3. look the token up by digest, hinted table first, then the other;
+//! 4. answer `{"active": false}` for anything unknown, expired or revoked, else the token's
+//!    metadata (§2.2).
+//!
+//! Access tokens may be introspected by any authenticated caller (DOT, §13 #9: a resource
+//! server must be able to check tokens issued to other clients). Refresh tokens, which only
+//! their client ever presents, are described to that client alone; anyone else is told
+//! `active: false` (RFC 7662 §4 lets the server answer callers differently).
+
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::client_auth::{authenticate_client, extract_credentials, strip_scheme, Requirement};
+use crate::context::Ctx;
+use crate::error::{ErrorCode, OAuthError};
+use crate::models::{AccessToken, Application, Id, RefreshToken};
+use crate::params::Params;
+use crate::revocation::TokenTypeHint;
+use crate::token_checksum::token_checksum;
+
+/// The scope a Bearer token needs to call the endpoint (DOT's `required_scopes`).
+pub const INTROSPECTION_SCOPE: &str = "introspection";
+
+/// The request, as the web layer read it.
+#[derive(Debug, Clone, Copy)]
+pub struct IntrospectionRequest<'a> {
+    /// The `Authorization` header value.
+    pub authorization: Option<&'a str>,
+    /// Where `token` and `token_type_hint` are: the query (GET) or the form body (POST).
+    pub params: &'a Params,
+    /// Whether `client_id`/`client_secret` may be read from `params`: only from a POST
+    /// body, never from a URL (RFC 6749 §2.3.1).
+    pub credentials_in_params: bool,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A client that authenticated with its secret.
+    Client(Application),
+    /// A resource server holding a token with the `introspection` scope.
+    Bearer(AccessToken),
+}
+
+/// The outcome of an introspection request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Introspected {
+    /// The caller could not be authenticated: an empty 403 (DOT).
+    Denied,
+    /// 200 with this body.
+    Answer(IntrospectionResponse),
+}
+
+/// RFC 7662 §2.2. Only `active` is sent for an inactive token.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct IntrospectionResponse {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// RFC 6749 §5.1's type of an access token (`Bearer`); absent for refresh tokens,
+    /// which have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+}
+
+impl IntrospectionResponse {
+    /// `{"active": false}`.
+    pub fn inactive() -> Self {
+        Self::default()
+    }
+}
+
+/// Handle `GET|POST introspect/`.
+pub async fn introspect(
+    ctx: &Ctx<'_>,
+    request: IntrospectionRequest<'_>,
+) -> Result<Introspected, OAuthError> {
+    let Some(caller) = authenticate_caller(ctx, request).await? else {
+        return Ok(Introspected::Denied);
+    };
+    let token = request
+        .params
+        .single("token")?
+        .ok_or_else(|| OAuthError::invalid_request("Token parameter is missing."))?;
+    let hint = TokenTypeHint::parse(request.params.single("token_type_hint")?);
+    let response = describe_token(ctx, &caller, token, hint).await?;
+    match &caller {
+        Caller::Client(app) => {
+            tracing::debug!(client_id = %app.client_id, active = response.active, "token introspection");
+        }
+        Caller::Bearer(at) => {
+            tracing::debug!(
+                bearer_token_id = at.id,
+                active = response.active,
+                "token introspection"
+            );
+        }
+    }
+    Ok(Introspected::Answer(response))
+}
+
+/// Step 1. `Ok(None)`: not authenticated. Storage failures are errors, not refusals.
+pub async fn authenticate_caller(
+    ctx: &Ctx<'_>,
+    request: IntrospectionRequest<'_>,
+) -> Result<Option<Caller>, OAuthError> {
+    let empty = Params::default();
+    let credential_params = if request.credentials_in_params {
+        request.params
+    } else {
+        &empty
+    };
+    // Malformed or conflicting credentials are a failed authentication here (DOT: 403).
+    let credentials = extract_credentials(request.authorization, credential_params)
+        .ok()
+        .flatten();
+    if let Some(creds) = &credentials {
+        match authenticate_client(ctx.store, Some(creds), Requirement::Secret).await {
+            Ok(app) => return Ok(Some(Caller::Client(app))),
+            Err(e) if e.code == ErrorCode::InvalidClient => {
+                tracing::info!(client_id = %creds.client_id, "introspection: client authentication failed");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let Some(bearer) = request
+        .authorization
+        .and_then(|h| strip_scheme(h, "Bearer"))
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(None);
+    };
+    let Some(at) = ctx.store.find_access_token(&token_checksum(bearer)).await? else {
+        return Ok(None);
+    };
+    if !at.is_valid(&[INTROSPECTION_SCOPE], ctx.now) || !application_usable(ctx, &at).await? {
+        tracing::info!(token_id = at.id, "introspection: bearer token refused");
+        return Ok(None);
+    }
+    Ok(Some(Caller::Bearer(at)))
+}
+
+/// Whether the token's application (if any) still exists and is usable.
+async fn application_usable(ctx: &Ctx<'_>, at: &AccessToken) -> Result<bool, OAuthError> {
+    Ok(match at.application_id {
+        None => true,
+        Some(id) => ctx
+            .store
+            .get_application(id)
+            .await?
+            .is_some_and(|a| a.is_usable()),
+    })
+}
+
+/// Steps 3 and 4.
+pub async fn describe_token(
+    ctx: &Ctx<'_>,
+    caller: &Caller,
+    token: &str,
+    hint: Option<TokenTypeHint>,
+) -> Result<IntrospectionResponse, OAuthError> {
+    let checksum = token_checksum(token);
+    for kind in TokenTypeHint::search_order(hint) {
+        match kind {
+            TokenTypeHint::AccessToken => {
+                if let Some(at) = ctx.store.find_access_token(&checksum).await? {
+                    return describe_access_token(ctx, &at).await;
+                }
+            }
+            TokenTypeHint::RefreshToken => {
+                if let Some(rt) = ctx.store.find_refresh_token(&checksum).await? {
+                    return describe_refresh_token(ctx, caller, &rt).await;
+                }
+            }
+        }
+    }
+    Ok(IntrospectionResponse::inactive())
+}
+
+async fn describe_access_token(
+    ctx: &Ctx<'_>,
+    at: &AccessToken,
+) -> Result<IntrospectionResponse, OAuthError> {
+    if at.is_expired(ctx.now) {
+        return Ok(IntrospectionResponse::inactive());
+    }
+    let Some(mut response) = describe(ctx, at.application_id, at.user_id, &at.scope).await? else {
+        return Ok(IntrospectionResponse::inactive());
+    };
+    response.token_type = Some("Bearer");
+    response.exp = Some(at.expires.unix_timestamp());
+    response.iat = Some(at.created.unix_timestamp());
+    Ok(response)
+}
+
+/// A refresh token is active when the refresh grant would accept it: not revoked, still
+/// bound to its access token, and within `refresh_token_expire_seconds` of that access
+/// token's expiry (the rule of `grants::refresh_token`).
+async fn describe_refresh_token(
+    ctx: &Ctx<'_>,
+    caller: &Caller,
+    rt: &RefreshToken,
+) -> Result<IntrospectionResponse, OAuthError> {
+    let is_owner = matches!(caller, Caller::Client(app) if app.id == rt.application_id);
+    if !is_owner || rt.is_revoked() {
+        return Ok(IntrospectionResponse::inactive());
+    }
+    let Some(at_id) = rt.access_token_id else {
+        return Ok(IntrospectionResponse::inactive());
+    };
+    let Some(at) = ctx.store.get_access_token(at_id).await? else {
+        return Ok(IntrospectionResponse::inactive());
+    };
+    let expires = refresh_token_expiry(ctx, &at);
+    if expires.is_some_and(|e| e <= ctx.now) {
+        return Ok(IntrospectionResponse::inactive());
+    }
+    let Some(mut response) =
+        describe(ctx, Some(rt.application_id), Some(rt.user_id), &at.scope).await?
+    else {
+        return Ok(IntrospectionResponse::inactive());
+    };
+    response.exp = expires.map(OffsetDateTime::unix_timestamp);
+    response.iat = Some(rt.created.unix_timestamp());
+    Ok(response)
+}
+
+/// When a refresh token stops working, if refresh tokens expire at all.
+fn refresh_token_expiry(ctx: &Ctx<'_>, at: &AccessToken) -> Option<OffsetDateTime> {
+    let idle = ctx
+        .settings
+        .refresh_token_expire_seconds
+        .filter(|s| *s > 0)?;
+    let idle = Duration::seconds(i64::try_from(idle).unwrap_or(i64::MAX));
+    // An overflow means "not in this era": no expiry to speak of.
+    at.expires.checked_add(idle)
+}
+
+/// The members both token kinds share; `None` when the application is gone or unusable.
+async fn describe(
+    ctx: &Ctx<'_>,
+    application_id: Option<Id>,
+    user_id: Option<Id>,
+    scope: &str,
+) -> Result<Option<IntrospectionResponse>, OAuthError> {
+    let client_id = match application_id {
+        None => None,
+        Some(id) => match ctx.store.get_application(id).await? {
+            Some(app) if app.is_usable() => Some(app.client_id),
+            _ => return Ok(None),
+        },
+    };
+    let username = match user_id {
+        None => None,
+        Some(id) => ctx.store.get_user(id).await?.map(|u| u.username),
+    };
+    Ok(Some(IntrospectionResponse {
+        active: true,
+        scope: Some(scope.to_string()),
+        client_id,
+        username,
+        token_type: None,
+        exp: None,
+        iat: None,
+        sub: user_id.map(|id| id.to_string()),
+        iss: Some(crate::metadata::issuer(ctx.settings)),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inactive_is_only_active_false() {
+        assert_eq!(
+            serde_json::to_value(IntrospectionResponse::inactive()).unwrap(),
+            serde_json::json!({"active": false})
+        );
+    }
+
+    #[test]
+    fn active_members() {
+        let r = IntrospectionResponse {
+            active: true,
+            scope: Some("read write".into()),
+            client_id: Some("abc".into()),
+            username: None,
+            token_type: Some("Bearer"),
+            exp: Some(2),
+            iat: Some(1),
+            sub: None,
+            iss: Some("http://localhost/o".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(r).unwrap(),
+            serde_json::json!({
+                "active": true, "scope": "read write", "client_id": "abc",
+                "token_type": "Bearer", "exp": 2, "iat": 1, "iss": "http://localhost/o"
+            })
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! RFC 8414 authorization server metadata (DOT inventory §5.1b), and the issuer identifier
+//! every other part of the provider (introspection's `iss`, RFC 9207's `iss` parameter, the
+//! OIDC discovery document and ID tokens) must agree on.
+//!
+//! The document is built from the settings alone, never from the request (a `Host` header is
+//! client-controlled and the document is publicly cacheable).
+
+use serde::Serialize;
+
+use crate::settings::Settings;
+
+/// The well-known suffix of RFC 8414 §3.
+pub const WELL_KNOWN_SUFFIX: &str = "/.well-known/oauth-authorization-server";
+
+/// Where the endpoints live under the issuer (DOT's URL names).
+pub const AUTHORIZATION_PATH: &str = "/authorize/";
+pub const TOKEN_PATH: &str = "/token/";
+pub const REVOCATION_PATH: &str = "/revoke_token/";
+pub const INTROSPECTION_PATH: &str = "/introspect/";
+pub const DEVICE_AUTHORIZATION_PATH: &str = "/device-authorization/";
+
+/// The issuer identifier (RFC 8414 §2): `oidc_iss_endpoint` when set, else the public base
+/// URL followed by `url_prefix`. Never ends with a slash.
+pub fn issuer(settings: &Settings) -> String {
+    let configured = settings.oidc_iss_endpoint.trim();
+    let issuer = if configured.is_empty() {
+        format!("{}{}", settings.base_url(), settings.url_prefix)
+    } else {
+        configured.to_string()
+    };
+    issuer.trim_end_matches('/').to_string()
+}
+
+/// `issuer` + `path` (`path` starts with `/`).
+pub fn endpoint_url(issuer: &str, path: &str) -> String {
+    format!(
+        "{}/{}",
+        issuer.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
+}
+
+/// The client authentication methods the token, revocation and introspection endpoints
+/// advertise (DOT's `OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED` default). Public clients
+/// (`none`) are accepted at the token and revocation endpoints but, as in DOT, not listed.
+pub const CLIENT_AUTH_METHODS: [&str; 2] = ["client_secret_post", "client_secret_basic"];
+
+/// The RFC 8414 document. Optional members are left out of the JSON when `None`.
+///
+/// Hook for OpenID Connect (issue 4): `jwks_uri` and `userinfo_endpoint` are here, unset;
+/// the OIDC discovery document can start from this struct, fill them in and add its own
+/// members through `extra`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthorizationServerMetadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    /// RFC 8628 §4: advertised (with the device grant type) once the endpoint exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
+    pub scopes_supported: Vec<String>,
+    pub response_types_supported: Vec<String>,
+    pub grant_types_supported: Vec<String>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_documentation: Option<String>,
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    pub introspection_endpoint: String,
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    /// RFC 9207 §3: present (true) only when the `iss` parameter is sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
+    /// Further members (OIDC discovery adds its own here).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The metadata of this provider under `settings`.
+pub fn authorization_server_metadata(settings: &Settings) -> AuthorizationServerMetadata {
+    let issuer = issuer(settings);
+    let url = |path: &str| endpoint_url(&issuer, path);
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    // The device endpoint does not exist yet: when it does, this one line becomes
+    // `Some(url(DEVICE_AUTHORIZATION_PATH))` and the grant type follows.
+    let device_authorization_endpoint: Option<String> = None;
+
+    let mut response_types = vec!["code"];
+    if !settings.compliant_bcp_rfc9700_implicit_grant {
+        response_types.push("token");
+    }
+    let mut grant_types = vec!["authorization_code"];
+    if !settings.compliant_bcp_rfc9700_implicit_grant {
+        grant_types.push("implicit");
+    }
+    if !settings.compliant_bcp_rfc9700_password_grant {
+        grant_types.push("password");
+    }
+    grant_types.extend(["client_credentials", "refresh_token"]);
+    if device_authorization_endpoint.is_some() {
+        grant_types.push("urn:ietf:params:oauth:grant-type:device_code");
+    }
+    let mut pkce_methods = Vec::new();
+    if !settings.compliant_bcp_rfc9700_pkce_method {
+        pkce_methods.push("plain");
+    }
+    pkce_methods.push("S256");
+
+    AuthorizationServerMetadata {
+        authorization_endpoint: url(AUTHORIZATION_PATH),
+        token_endpoint: url(TOKEN_PATH),
+        jwks_uri: None,
+        userinfo_endpoint: None,
+        device_authorization_endpoint,
+        // `scopes()` is a sorted map.
+        scopes_supported: settings.scopes().into_keys().collect(),
+        response_types_supported: strings(&response_types),
+        grant_types_supported: strings(&grant_types),
+        token_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
+        service_documentation: None,
+        revocation_endpoint: url(REVOCATION_PATH),
+        revocation_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
+        introspection_endpoint: url(INTROSPECTION_PATH),
+        introspection_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
+        code_challenge_methods_supported: strings(&pkce_methods),
+        authorization_response_iss_parameter_supported: settings
+            .compliant_bcp_rfc9700_authz_response_iss
+            .then_some(true),
+        extra: serde_json::Map::new(),
+        issuer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_rules() {
+        let mut s = Settings::default();
+        assert_eq!(issuer(&s), "http://127.0.0.1:8000/o");
+        s.url_prefix = String::new();
+        assert_eq!(issuer(&s), "http://127.0.0.1:8000");
+        s.issuer = Some("https://auth.example.com".into());
+        s.url_prefix = "/oauth".into();
+        assert_eq!(issuer(&s), "https://auth.example.com/oauth");
+        s.oidc_iss_endpoint = "https://id.example.com/tenant/".into();
+        assert_eq!(issuer(&s), "https://id.example.com/tenant");
+        assert_eq!(
+            endpoint_url("https://id.example.com/tenant", TOKEN_PATH),
+            "https://id.example.com/tenant/token/"
+        );
+    }
+
+    #[test]
+    fn default_document() {
+        let s = Settings {
+            issuer: Some("http://localhost".into()),
+            ..Settings::default()
+        };
+        let doc = serde_json::to_value(authorization_server_metadata(&s)).unwrap();
+        assert_eq!(
+            doc,
+            serde_json::json!({
+                "issuer": "http://localhost/o",
+                "authorization_endpoint": "http://localhost/o/authorize/",
+                "token_endpoint": "http://localhost/o/token/",
+                "scopes_supported": ["address", "email", "openid", "phone", "profile", "read", "write"],
+                "response_types_supported": ["code", "token"],
+                "grant_types_supported": ["authorization_code", "implicit", "password", "client_credentials", "refresh_token"],
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+                "revocation_endpoint": "http://localhost/o/revoke_token/",
+                "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+                "introspection_endpoint": "http://localhost/o/introspect/",
+                "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+                "code_challenge_methods_supported": ["plain", "S256"],
+            })
+        );
+    }
+
+    #[test]
+    fn compliance_gates() {
+        let s = Settings {
+            compliant_bcp_rfc9700_implicit_grant: true,
+            compliant_bcp_rfc9700_password_grant: true,
+            compliant_bcp_rfc9700_pkce_method: true,
+            compliant_bcp_rfc9700_authz_response_iss: true,
+            ..Settings::default()
+        };
+        let doc = authorization_server_metadata(&s);
+        assert_eq!(doc.response_types_supported, ["code"]);
+        assert_eq!(
+            doc.grant_types_supported,
+            ["authorization_code", "client_credentials", "refresh_token"]
+        );
+        assert_eq!(doc.code_challenge_methods_supported, ["S256"]);
+        let json = serde_json::to_value(&doc).unwrap();
+        assert_eq!(json["authorization_response_iss_parameter_supported"], true);
+        assert!(json.get("jwks_uri").is_none());
+        assert!(json.get("device_authorization_endpoint").is_none());
+    }
+}

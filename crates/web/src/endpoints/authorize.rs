@@ -1,0 +1,230 @@
+//! `GET|POST authorize/` (RFC 6749 §3.1): login, prompt handling, the consent page and the
+//! consent decision. The protocol is in `oauth_toolkit_core::authorization`; this module
+//! only reads the request and turns the outcome into HTTP:
+//!
+//! | outcome | response |
+//! |---|---|
+//! | nobody logged in | 302 to `login_url?next=<this request>` |
+//! | fatal error (client / redirect URI) | 400 page, no `Location` |
+//! | error for the client | 302 to the redirect URI, error in query or fragment |
+//! | auto-approved, or consent decided | 302 to the redirect URI |
+//! | consent needed | 200 consent page (CSRF-protected form) |
+
+use axum::extract::{OriginalUri, Request, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use oauth_toolkit_core::authorization::{self, AuthorizationError, AuthorizationRequest, Next};
+use oauth_toolkit_core::params::Params;
+
+use crate::csrf::{csrf_valid, forbidden, CSRF_FIELD};
+use crate::form::parse_urlencoded;
+use crate::pages::login::read_form;
+use crate::pages::{login_location, redirect, render, set_cookie};
+use crate::session::Session;
+use crate::AppState;
+
+/// The consent page and the fatal-error page (DOT's name).
+pub const AUTHORIZE_TEMPLATE: &str = "oauth2_provider/authorize.html";
+
+/// The path (with the mount prefix) this request was sent to.
+fn original_path(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<OriginalUri>()
+        .map(|u| u.0.path().to_string())
+        .unwrap_or_else(|| parts.uri.path().to_string())
+}
+
+/// Path and query of this request, as `next` for the login page; with `prompt` removed
+/// when asked (so that the login is not requested again after it).
+fn next_of(path: &str, params: &Params, raw_query: &str, strip_prompt: bool) -> String {
+    let query = if strip_prompt {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter().filter(|(k, _)| *k != "prompt"))
+            .finish()
+    } else {
+        raw_query.to_string()
+    };
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// `GET authorize/`.
+pub async fn authorize_get(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let raw_query = parts.uri.query().unwrap_or("").to_string();
+    let params = parse_urlencoded(raw_query.as_bytes());
+    let user = state.current_user.current_user(&parts, &state).await;
+    let ctx = state.ctx();
+    let outcome = authorization::authorize(&ctx, &params, user.as_ref().map(|u| u.user_id)).await;
+    match outcome {
+        Ok(Next::Login {
+            strip_prompt,
+            reauthenticate,
+        }) => {
+            let next = next_of(&original_path(&parts), &params, &raw_query, strip_prompt);
+            let mut resp = redirect(&state, &login_location(&state.settings, &next));
+            if reauthenticate {
+                // prompt=login: the current login no longer counts. The provider's own
+                // session is replaced by an anonymous one; an application's own login
+                // (a custom `CurrentUser`) decides for itself on its login page.
+                tracing::debug!("prompt=login: asking the user to log in again");
+                set_cookie(
+                    &mut resp,
+                    Session::anonymous(state.clock.now()).set_cookie(&state),
+                );
+            }
+            resp
+        }
+        Ok(Next::Consent(request)) => consent_page(&state, &parts, &request),
+        Ok(Next::Redirect(location)) => redirect(&state, &location),
+        Err(e) => error_response(&state, e),
+    }
+}
+
+/// `POST authorize/`: the consent decision. CSRF-checked; every field is validated again.
+pub async fn authorize_post(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, params) = match read_form(&state, request).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let session = Session::from_headers(&parts.headers, &state);
+    if !csrf_valid(session.as_ref(), &params) {
+        return forbidden(&state);
+    }
+    let Some(user) = state.current_user.current_user(&parts, &state).await else {
+        // Logged out meanwhile: log in again, then see the consent page again.
+        let params: Params = params
+            .iter()
+            .filter(|(k, _)| *k != CSRF_FIELD && *k != "allow")
+            .collect();
+        let next = next_of(&original_path(&parts), &params, "", true);
+        return redirect(&state, &login_location(&state.settings, &next));
+    };
+    let allow = is_truthy(params.all("allow").first().copied());
+    let ctx = state.ctx();
+    match authorization::decide(&ctx, &params, user.user_id, allow).await {
+        Ok(location) => redirect(&state, &location),
+        Err(e) => error_response(&state, e),
+    }
+}
+
+/// Django's checkbox rule: absent, empty and "false" (any case) are false.
+fn is_truthy(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && !v.eq_ignore_ascii_case("false"))
+}
+
+fn consent_page(state: &AppState, parts: &Parts, request: &AuthorizationRequest) -> Response {
+    let (session, new) = Session::current_or_new(&parts.headers, state);
+    let fields: Vec<_> = request
+        .form_fields()
+        .into_iter()
+        .map(|(name, value)| context! { name => name, value => value })
+        .collect();
+    let described = request.scope_descriptions(&state.settings);
+    let app = &request.application;
+    let mut resp = render(
+        state,
+        AUTHORIZE_TEMPLATE,
+        context! {
+            application => context! {
+                name => app.display_name(),
+                client_id => app.client_id.clone(),
+            },
+            action => original_path(parts),
+            csrf_token => session.csrf.clone(),
+            form_fields => fields,
+            client_id => app.client_id.clone(),
+            redirect_uri => request.redirect_uri.clone(),
+            response_type => request.response_type.as_str(),
+            state => request.state.clone().unwrap_or_default(),
+            scopes => request.scopes.clone(),
+            scopes_descriptions => described.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>(),
+            scope_items => described
+                .iter()
+                .map(|(n, d)| context! { name => n, description => d })
+                .collect::<Vec<_>>(),
+            code_challenge => request.code_challenge.clone().unwrap_or_default(),
+            code_challenge_method => request
+                .code_challenge_method
+                .map(|m| m.as_str())
+                .unwrap_or_default(),
+            nonce => request.nonce.clone().unwrap_or_default(),
+            claims => request.claims.clone().unwrap_or_default(),
+        },
+        StatusCode::OK,
+    );
+    if new {
+        set_cookie(&mut resp, session.set_cookie(state));
+    }
+    resp
+}
+
+/// A fatal error renders the page (its status, no `Location`); any other goes to the client.
+fn error_response(state: &AppState, e: AuthorizationError) -> Response {
+    if let Some(location) = e.location() {
+        tracing::debug!(error = %e.error(), "authorization error sent to the client");
+        return redirect(state, &location);
+    }
+    let err = e.error();
+    if err.status >= 500 {
+        tracing::error!(error = %err, cause = ?err.cause, "authorization request failed");
+    } else {
+        tracing::debug!(error = %err, "authorization request refused");
+    }
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
+    render(
+        state,
+        AUTHORIZE_TEMPLATE,
+        context! {
+            error => context! {
+                error => err.code.as_str(),
+                description => err.description.clone().unwrap_or_default(),
+            },
+            url => e.fatal_query(),
+        },
+        status,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truthy_like_django() {
+        assert!(is_truthy(Some("Authorize")));
+        assert!(is_truthy(Some("True")));
+        assert!(is_truthy(Some("0")));
+        assert!(!is_truthy(Some("False")));
+        assert!(!is_truthy(Some("")));
+        assert!(!is_truthy(None));
+    }
+
+    #[test]
+    fn next_without_prompt() {
+        let p = parse_urlencoded(b"client_id=a&prompt=login&scope=read+write");
+        assert_eq!(
+            next_of(
+                "/o/authorize/",
+                &p,
+                "client_id=a&prompt=login&scope=read+write",
+                true
+            ),
+            "/o/authorize/?client_id=a&scope=read+write"
+        );
+        assert_eq!(
+            next_of("/o/authorize/", &p, "x=1", false),
+            "/o/authorize/?x=1"
+        );
+        assert_eq!(
+            next_of("/o/authorize/", &Params::default(), "", false),
+            "/o/authorize/"
+        );
+    }
+}

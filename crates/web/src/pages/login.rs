@@ -1,0 +1,183 @@
+//! The login page (at `login_url`, Django's `registration/login.html`) and the logout page
+//! (`/accounts/logout/`: a confirmation form on GET, the logout on POST).
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use oauth_toolkit_core::authentication::authenticate;
+use oauth_toolkit_core::params::Params;
+
+use super::{error_page, redirect, render, safe_next, set_cookie};
+use crate::csrf::{csrf_valid, forbidden};
+use crate::form::parse_urlencoded;
+use crate::session::Session;
+use crate::AppState;
+
+/// Django's message: it does not tell which of the two was wrong.
+const LOGIN_FAILED: &str =
+    "Please enter a correct username and password. Note that both fields may be case-sensitive.";
+/// Longest username (Django: 150) and password checked; longer ones simply fail.
+const MAX_USERNAME: usize = 150;
+const MAX_PASSWORD: usize = 4096;
+
+fn first<'a>(params: &'a Params, name: &str) -> &'a str {
+    params.all(name).first().copied().unwrap_or("")
+}
+
+/// Read a form body within the configured limit.
+pub(crate) async fn read_form(
+    state: &AppState,
+    request: Request,
+) -> Result<(axum::http::request::Parts, Params), Response> {
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, state.settings.max_body_bytes).await {
+        Ok(bytes) => Ok((parts, parse_urlencoded(&bytes))),
+        Err(_) => Err(error_page(
+            state,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request too large",
+            "The form is larger than this server accepts.",
+        )),
+    }
+}
+
+fn login_form(
+    state: &AppState,
+    session: &Session,
+    action: &str,
+    next: &str,
+    username: &str,
+    error: &str,
+) -> Response {
+    render(
+        state,
+        "registration/login.html",
+        context! {
+            action => action,
+            csrf_token => session.csrf.clone(),
+            next => next,
+            username => username,
+            error => error,
+        },
+        StatusCode::OK,
+    )
+}
+
+/// `GET login_url`: the form. A logged-in user sees it too (to log in again, as
+/// `prompt=login` asks).
+pub async fn login_page(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let params = parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes());
+    let (session, new) = Session::current_or_new(&parts.headers, &state);
+    let mut resp = login_form(
+        &state,
+        &session,
+        parts.uri.path(),
+        first(&params, "next"),
+        "",
+        "",
+    );
+    if new {
+        set_cookie(&mut resp, session.set_cookie(&state));
+    }
+    resp
+}
+
+/// `POST login_url`: check CSRF and credentials; on success a new session (new id, new CSRF
+/// token) and a redirect to `next` if it stays on this site, else to `/`.
+pub async fn login_submit(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, params) = match read_form(&state, request).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let Some(session) = Session::from_headers(&parts.headers, &state) else {
+        return forbidden(&state);
+    };
+    if !csrf_valid(Some(&session), &params) {
+        return forbidden(&state);
+    }
+    let (username, password, next) = (
+        first(&params, "username"),
+        first(&params, "password"),
+        first(&params, "next"),
+    );
+    let now = state.clock.now();
+    let plausible = !username.is_empty()
+        && !password.is_empty()
+        && username.chars().count() <= MAX_USERNAME
+        && password.len() <= MAX_PASSWORD;
+    let user = if plausible {
+        authenticate(&*state.store, username, password, now).await
+    } else {
+        Ok(None)
+    };
+    match user {
+        Ok(Some(user)) => {
+            tracing::info!(user_id = user.id, "user logged in");
+            let fresh = Session::logged_in(&user, now, &state.secret_key);
+            let mut resp = redirect(&state, safe_next(next).unwrap_or("/"));
+            set_cookie(&mut resp, fresh.set_cookie(&state));
+            resp
+        }
+        Ok(None) => {
+            tracing::info!("login failed");
+            login_form(
+                &state,
+                &session,
+                parts.uri.path(),
+                next,
+                username,
+                LOGIN_FAILED,
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "login failed: storage error");
+            error_page(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service unavailable",
+                "Please try again later.",
+            )
+        }
+    }
+}
+
+/// `GET /accounts/logout/`: a confirmation form (a GET never logs out: links and images
+/// must not be able to end a session).
+pub async fn logout_page(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let (session, new) = Session::current_or_new(&parts.headers, &state);
+    let mut resp = render(
+        &state,
+        "registration/logout_confirm.html",
+        context! {
+            action => parts.uri.path(),
+            csrf_token => session.csrf.clone(),
+            logged_in => session.uid.is_some(),
+        },
+        StatusCode::OK,
+    );
+    if new {
+        set_cookie(&mut resp, session.set_cookie(&state));
+    }
+    resp
+}
+
+/// `POST /accounts/logout/`: CSRF-checked; deletes the session cookie and goes to `/`.
+pub async fn logout_submit(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, params) = match read_form(&state, request).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let session = Session::from_headers(&parts.headers, &state);
+    if !csrf_valid(session.as_ref(), &params) {
+        return forbidden(&state);
+    }
+    if let Some(uid) = session.and_then(|s| s.uid) {
+        tracing::info!(user_id = uid, "user logged out");
+    }
+    let mut resp = redirect(&state, "/");
+    set_cookie(&mut resp, Some(Session::clear_cookie(&state)));
+    resp
+}

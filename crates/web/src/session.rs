@@ -1,0 +1,227 @@
+//! Browser sessions: a private cookie (AES-256-GCM, authenticated and encrypted with a key
+//! derived from [`AppState::secret_key`]), so that any process sharing the key can serve any
+//! step of a flow and nothing lives in one process's memory.
+//!
+//! The cookie holds the user id, the time of the real authentication (`auth_time`, which
+//! OpenID Connect reports), a random session id (`sid`), the CSRF token of the forms and a
+//! digest of the user's password hash: changing the password ends every session, as in
+//! Django. It is `HttpOnly`, `SameSite=Lax`, `Secure` when the provider's public URL is
+//! `https`, and expires after [`SESSION_MAX_AGE_SECONDS`] (Django's `SESSION_COOKIE_AGE`),
+//! checked inside the encrypted payload too.
+//!
+//! Logging out deletes the cookie in the browser. A copy taken before stays valid until it
+//! expires (the price of stateless sessions); changing the password revokes it.
+//!
+//! Who is logged in is asked through the [`CurrentUser`] trait, so an application embedding
+//! the provider can plug its own login in; [`CookieSessionUser`] is the default.
+
+use async_trait::async_trait;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue};
+use cookie::{Cookie, CookieJar, Key, SameSite};
+use hmac::{Hmac, Mac};
+use oauth_toolkit_core::generators::{random_string, ALPHANUMERIC};
+use oauth_toolkit_core::models::{Id, User};
+use serde::{Deserialize, Serialize};
+use sha2::{Sha256, Sha512};
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+use crate::AppState;
+
+/// The cookie's name (Django's).
+pub const SESSION_COOKIE: &str = "sessionid";
+/// Two weeks, Django's `SESSION_COOKIE_AGE`.
+pub const SESSION_MAX_AGE_SECONDS: i64 = 14 * 24 * 3600;
+/// Length of the random session id and CSRF token (≈ 190 bits each).
+const RANDOM_LENGTH: usize = 32;
+
+/// Who is logged in, as far as the provider needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    pub user_id: Id,
+    /// When the user really authenticated (unix seconds), for OIDC `auth_time`.
+    pub auth_time: i64,
+    /// The session id, when the session has one (OIDC `sid`).
+    pub sid: Option<String>,
+}
+
+/// Tells the provider who is logged in. Implement it to use an application's own login;
+/// set it with [`AppState::with_current_user`].
+#[async_trait]
+pub trait CurrentUser: Send + Sync {
+    async fn current_user(&self, parts: &Parts, state: &AppState) -> Option<SessionUser>;
+}
+
+/// The default [`CurrentUser`]: the provider's own cookie session, for an existing active
+/// user whose password has not changed since the login.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CookieSessionUser;
+
+#[async_trait]
+impl CurrentUser for CookieSessionUser {
+    async fn current_user(&self, parts: &Parts, state: &AppState) -> Option<SessionUser> {
+        let session = Session::from_headers(&parts.headers, state)?;
+        let (user_id, auth_time, digest) = (session.uid?, session.auth_time?, session.uh?);
+        let user = match state.store.get_user(user_id).await {
+            Ok(Some(u)) => u,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot load the session's user; treated as logged out");
+                return None;
+            }
+        };
+        let expected = user_digest(&state.secret_key, &user);
+        let same = bool::from(expected.as_bytes().ct_eq(digest.as_bytes()));
+        if !user.is_active || !same {
+            return None;
+        }
+        Some(SessionUser {
+            user_id,
+            auth_time,
+            sid: Some(session.sid),
+        })
+    }
+}
+
+/// The decrypted content of the session cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The logged-in user; `None` for an anonymous session (one that only carries a CSRF
+    /// token for a form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// Digest of the user's password hash at login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uh: Option<String>,
+    pub sid: String,
+    pub csrf: String,
+    /// When this cookie was made (unix seconds).
+    pub iat: i64,
+}
+
+impl Session {
+    /// A session with no user: fresh session id and CSRF token.
+    pub fn anonymous(now: OffsetDateTime) -> Session {
+        Session {
+            uid: None,
+            auth_time: None,
+            uh: None,
+            sid: random_string(RANDOM_LENGTH, ALPHANUMERIC),
+            csrf: random_string(RANDOM_LENGTH, ALPHANUMERIC),
+            iat: now.unix_timestamp(),
+        }
+    }
+
+    /// The session after `user` logged in at `now`. Session id and CSRF token are new, so
+    /// that nothing planted before the login (session fixation) survives it.
+    pub fn logged_in(user: &User, now: OffsetDateTime, secret_key: &[u8]) -> Session {
+        Session {
+            uid: Some(user.id),
+            auth_time: Some(now.unix_timestamp()),
+            uh: Some(user_digest(secret_key, user)),
+            ..Session::anonymous(now)
+        }
+    }
+
+    /// The valid session carried by the request, if any (forged, tampered with, expired or
+    /// undecryptable cookies are ignored).
+    pub fn from_headers(headers: &HeaderMap, state: &AppState) -> Option<Session> {
+        let key = cookie_key(&state.secret_key);
+        let now = state.clock.now().unix_timestamp();
+        let jar = CookieJar::new();
+        let private = jar.private(&key);
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == SESSION_COOKIE).then(|| value.to_string())
+            })
+            .find_map(|value| {
+                let plain = private.decrypt(Cookie::new(SESSION_COOKIE, value))?;
+                let session: Session = serde_json::from_str(plain.value()).ok()?;
+                // Made within the cookie's lifetime (and not in the future, allowing skew).
+                let fresh = session.iat <= now + 300 && now - session.iat < SESSION_MAX_AGE_SECONDS;
+                fresh.then_some(session)
+            })
+    }
+
+    /// The `Set-Cookie` header that stores this session.
+    pub fn set_cookie(&self, state: &AppState) -> Option<HeaderValue> {
+        let json = serde_json::to_string(self).ok()?;
+        let mut jar = CookieJar::new();
+        jar.private_mut(&cookie_key(&state.secret_key)).add(
+            base_cookie(state, json).max_age(time::Duration::seconds(SESSION_MAX_AGE_SECONDS)),
+        );
+        let cookie = jar.get(SESSION_COOKIE)?;
+        HeaderValue::from_str(&cookie.to_string()).ok()
+    }
+
+    /// The `Set-Cookie` header that deletes the session cookie.
+    pub fn clear_cookie(state: &AppState) -> HeaderValue {
+        let cookie = base_cookie(state, String::new())
+            .max_age(time::Duration::ZERO)
+            .expires(OffsetDateTime::UNIX_EPOCH)
+            .build();
+        HeaderValue::from_str(&cookie.to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("sessionid=; Max-Age=0; Path=/"))
+    }
+
+    /// The session of the request, or a new anonymous one; `true` when it is new (and must
+    /// be sent with [`Session::set_cookie`]).
+    pub fn current_or_new(headers: &HeaderMap, state: &AppState) -> (Session, bool) {
+        match Session::from_headers(headers, state) {
+            Some(s) => (s, false),
+            None => (Session::anonymous(state.clock.now()), true),
+        }
+    }
+}
+
+fn base_cookie(state: &AppState, value: String) -> cookie::CookieBuilder<'static> {
+    Cookie::build((SESSION_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(is_https(state))
+}
+
+/// Cookies are `Secure` when the provider's public URL is https.
+pub fn is_https(state: &AppState) -> bool {
+    state
+        .settings
+        .base_url()
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+/// Separate keys for separate uses, all derived from the master key with HMAC-SHA-512.
+fn derive(secret_key: &[u8], label: &[u8]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    if let Ok(mut mac) = Hmac::<Sha512>::new_from_slice(secret_key) {
+        mac.update(label);
+        out.copy_from_slice(&mac.finalize().into_bytes());
+    }
+    out
+}
+
+fn cookie_key(secret_key: &[u8]) -> Key {
+    Key::from(&derive(secret_key, b"oauth-toolkit session cookie v1"))
+}
+
+/// A digest of the user's id and password hash: a new password ends old sessions.
+fn user_digest(secret_key: &[u8], user: &User) -> String {
+    let key = derive(secret_key, b"oauth-toolkit session user digest v1");
+    let mut out = String::new();
+    if let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) {
+        mac.update(user.id.to_string().as_bytes());
+        mac.update(b"\0");
+        mac.update(user.password.as_bytes());
+        out = hex::encode(mac.finalize().into_bytes());
+    }
+    out
+}
