@@ -1398,6 +1398,30 @@ struct LoadReport {
     failures: Vec<String>,
 }
 
+/// POST to introspection; Ok only for 200 with `"active": true`.
+async fn introspect_active(
+    http: &reqwest::Client,
+    url: &str,
+    auth: &str,
+    token: &str,
+) -> Result<serde_json::Value, String> {
+    let resp = http
+        .post(url)
+        .header("Authorization", auth)
+        .form(&[("token", token)])
+        .send()
+        .await
+        .map_err(|e| format!("transport: {e}"))?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.map_err(|e| format!("body: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{status}, not JSON ({e}): {text}"))?;
+    if status != 200 || v["active"] != serde_json::Value::Bool(true) {
+        return Err(format!("{status}: {text}"));
+    }
+    Ok(v)
+}
+
 async fn post_token(
     http: &reqwest::Client,
     url: &str,
@@ -1433,6 +1457,7 @@ async fn sustained_mixed_load_has_no_failures(env: Env) {
     env.create_user("loaduser", "load-password");
     let server = Server::start(&env, &[]);
     let url = format!("{}/o/token/", server.base);
+    let introspect_url = format!("{}/o/introspect/", server.base);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -1451,15 +1476,23 @@ async fn sustained_mixed_load_has_no_failures(env: Env) {
     for c in 0..LOAD_CLIENTS {
         let (http, url, cc_auth, pw_auth) =
             (http.clone(), url.clone(), cc_auth.clone(), pw_auth.clone());
+        let introspect_url = introspect_url.clone();
         clients.push(tokio::spawn(async move {
             let mut report = LoadReport::default();
             let mut refresh: Option<String> = None;
+            let mut last_access: Option<String> = None;
             for i in 0..LOAD_MAX_PER_CLIENT {
                 if Instant::now() >= deadline {
                     break;
                 }
                 let t = Instant::now();
-                let (kind, result) = match (i + c) % 3 {
+                let (kind, result) = match (i + c) % 4 {
+                    // Introspect the last client_credentials token: it must be active.
+                    3 if last_access.is_some() => {
+                        let token = last_access.clone().unwrap_or_default();
+                        let r = introspect_active(&http, &introspect_url, &cc_auth, &token).await;
+                        ("introspect", r)
+                    }
                     0 => (
                         "client_credentials",
                         post_token(
@@ -1490,7 +1523,9 @@ async fn sustained_mixed_load_has_no_failures(env: Env) {
                 *report.counts.entry(kind).or_default() += 1;
                 match result {
                     Ok(v) => {
-                        if kind != "client_credentials" {
+                        if kind == "client_credentials" {
+                            last_access = v["access_token"].as_str().map(str::to_string);
+                        } else if kind != "introspect" {
                             match v["refresh_token"].as_str() {
                                 // The next refresh uses the token this one returned.
                                 Some(r) if !r.is_empty() => refresh = Some(r.to_string()),
