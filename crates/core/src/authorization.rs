@@ -16,19 +16,22 @@
 //! redirects, so an attacker cannot use the endpoint as an open redirector, and the registered
 //! URIs are never disclosed. Any later error is sent back to the client: in the query for
 //! response types that issue a code, in the fragment for those that issue tokens from this
-//! endpoint (RFC 6749 §4.2.2.1; DOT always uses the query, §13 #6).
+//! endpoint (RFC 6749 §4.2.2.1; DOT always uses the query, §13 #6), or, with
+//! `response_mode=form_post` (OAuth 2.0 Form Post Response Mode), in an auto-submitting form
+//! the web layer renders from the [`ClientResponse`].
 //!
 //! [`authorize`] runs the GET side (login and prompt handling, auto-approval, consent page),
 //! [`decide`] the consent POST. Neither knows HTTP: they return locations and decisions.
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::context::Ctx;
 use crate::error::{ErrorCode, OAuthError};
 use crate::generators::generate_token;
-use crate::issuance::{issue, Issue};
+use crate::issuance::{issue, mint, Issue};
 use crate::models::{Application, CodeChallengeMethod, GrantType, Id, NewGrant};
+use crate::oidc::{self, IdTokenSpec};
 use crate::params::Params;
 use crate::pkce;
 use crate::scopes::{self, join_scopes};
@@ -171,9 +174,10 @@ impl ResponseType {
         }
     }
 
-    /// Implemented by this module (the OIDC types arrive with OpenID Connect).
+    /// Implemented: every type (the OpenID Connect ones need `oidc_enabled`, checked in
+    /// [`validate`]).
     pub fn is_implemented(self) -> bool {
-        matches!(self, ResponseType::Code | ResponseType::Token)
+        true
     }
 }
 
@@ -188,18 +192,67 @@ impl std::fmt::Display for ResponseType {
 pub enum ResponseMode {
     Query,
     Fragment,
+    /// OAuth 2.0 Form Post Response Mode: an HTML form, POSTed to the redirect URI by the
+    /// user agent, carries the parameters (never the URL).
+    FormPost,
 }
 
 impl ResponseMode {
-    /// The mode for `response_type` given an explicit `response_mode` parameter: `query` and
-    /// `fragment` are honoured, except that tokens never go in a query; anything else
-    /// (`form_post` included) falls back to the default, as oauthlib does.
+    /// The mode for `response_type` given an explicit `response_mode` parameter: `query`,
+    /// `fragment` and `form_post` are honoured, except that tokens never go in a query
+    /// (OAuth 2.0 Multiple Response Type Encoding Practices §3.0: `query` with a type that
+    /// returns tokens gets the fragment instead); anything else falls back to the default, as
+    /// oauthlib does.
     fn choose(response_type: ResponseType, requested: Option<&str>) -> ResponseMode {
         match requested {
+            Some("form_post") => ResponseMode::FormPost,
             Some("fragment") => ResponseMode::Fragment,
             Some("query") if response_type == ResponseType::Code => ResponseMode::Query,
             _ => response_type.default_mode(),
         }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::Query => "query",
+            ResponseMode::Fragment => "fragment",
+            ResponseMode::FormPost => "form_post",
+        }
+    }
+}
+
+/// A response for the client (success or error): where it goes, how, and its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientResponse {
+    pub redirect_uri: String,
+    pub mode: ResponseMode,
+    pub params: Vec<(String, String)>,
+}
+
+impl ClientResponse {
+    fn new(redirect_uri: &str, mode: ResponseMode, params: &[(&str, &str)]) -> ClientResponse {
+        ClientResponse {
+            redirect_uri: redirect_uri.to_string(),
+            mode,
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// The `Location` to redirect to, for `query` and `fragment`; `None` for `form_post`
+    /// (the web layer renders the auto-submitting form instead).
+    pub fn location(&self) -> Option<String> {
+        if self.mode == ResponseMode::FormPost {
+            return None;
+        }
+        let pairs: Vec<(&str, &str)> = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Some(redirect_location(&self.redirect_uri, self.mode, &pairs))
     }
 }
 
@@ -261,8 +314,14 @@ pub enum AuthorizationError {
 }
 
 impl AuthorizationError {
-    /// The `Location` of a redirected error (RFC 6749 §4.1.2.1 / §4.2.2.1); `None` if fatal.
+    /// The `Location` of a redirected error (RFC 6749 §4.1.2.1 / §4.2.2.1); `None` if fatal
+    /// or sent with `form_post` (use [`AuthorizationError::response`]).
     pub fn location(&self) -> Option<String> {
+        self.response()?.location()
+    }
+
+    /// The error response for the client; `None` if fatal.
+    pub fn response(&self) -> Option<ClientResponse> {
         match self {
             AuthorizationError::Fatal(_) => None,
             AuthorizationError::Redirect {
@@ -282,7 +341,7 @@ impl AuthorizationError {
                 if let Some(i) = iss {
                     params.push(("iss", i));
                 }
-                Some(redirect_location(redirect_uri, *mode, &params))
+                Some(ClientResponse::new(redirect_uri, *mode, &params))
             }
         }
     }
@@ -336,6 +395,31 @@ pub struct AuthorizationRequest {
     pub approval_prompt: ApprovalPrompt,
     /// RFC 9207 issuer to add to responses, when configured.
     pub iss: Option<String>,
+    /// OIDC `max_age` (seconds): an older authentication must be repeated.
+    pub max_age: Option<i64>,
+    /// OIDC `id_token_hint`, as sent (verified by [`authorize`]).
+    pub id_token_hint: Option<String>,
+}
+
+/// The logged-in user as the authorization endpoint needs to know them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndUser {
+    pub id: Id,
+    /// When the user really authenticated in this session (OIDC `auth_time`).
+    pub auth_time: Option<OffsetDateTime>,
+    /// The session id (OIDC `sid`).
+    pub sid: Option<String>,
+}
+
+impl EndUser {
+    /// A user known only by id (no session details).
+    pub fn id_only(id: Id) -> EndUser {
+        EndUser {
+            id,
+            auth_time: None,
+            sid: None,
+        }
+    }
 }
 
 impl AuthorizationRequest {
@@ -355,8 +439,9 @@ impl AuthorizationRequest {
         }
     }
 
-    /// The hidden fields of the consent form (DOT's `AllowForm`), in DOT's order. Absent
-    /// values are empty strings.
+    /// The hidden fields of the consent form (DOT's `AllowForm`), in DOT's order, then the
+    /// resolved `response_mode` (so that the decision is answered the way it was asked).
+    /// Absent values are empty strings.
     pub fn form_fields(&self) -> Vec<(&'static str, String)> {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         vec![
@@ -374,6 +459,7 @@ impl AuthorizationRequest {
                     .unwrap_or_default(),
             ),
             ("claims", opt(&self.claims)),
+            ("response_mode", self.response_mode.as_str().to_string()),
         ]
     }
 
@@ -390,14 +476,7 @@ impl AuthorizationRequest {
 /// The issuer named in authorization responses (RFC 9207): `oidc_iss_endpoint` when set,
 /// else the public base URL followed by the endpoints' prefix.
 pub fn response_issuer(settings: &Settings) -> String {
-    if !settings.oidc_iss_endpoint.is_empty() {
-        return settings.oidc_iss_endpoint.clone();
-    }
-    format!(
-        "{}{}",
-        settings.base_url().trim_end_matches('/'),
-        settings.url_prefix
-    )
+    crate::metadata::issuer(settings)
 }
 
 fn configured_iss(settings: &Settings) -> Option<String> {
@@ -495,7 +574,10 @@ pub async fn validate(
     };
     let mode = ResponseMode::choose(response_type, params.all("response_mode").first().copied());
     let to_client = |error: OAuthError| to_client(error, mode);
-    if !response_type.is_implemented() {
+    // The OpenID Connect types (all but `code` and `token`) exist only while OIDC is on (DOT
+    // §2.1).
+    let oidc_only = !matches!(response_type, ResponseType::Code | ResponseType::Token);
+    if !response_type.is_implemented() || (oidc_only && !ctx.settings.oidc_enabled) {
         return Err(to_client(OAuthError::new(
             ErrorCode::UnsupportedResponseType,
         )));
@@ -519,6 +601,16 @@ pub async fn validate(
 
     // Every other parameter read once; a repeated one is a redirected invalid_request.
     let one = |name: &str| params.single(name).map_err(&to_client);
+
+    // OpenID Connect: request objects are not supported (Core §6.1, §6.2: the errors to use).
+    if one("request")?.is_some() {
+        return Err(to_client(OAuthError::new(ErrorCode::RequestNotSupported)));
+    }
+    if one("request_uri")?.is_some() {
+        return Err(to_client(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+        )));
+    }
 
     // 5: PKCE (RFC 7636 §4.3–4.4).
     let (mut code_challenge, mut code_challenge_method) = (None, None);
@@ -571,6 +663,32 @@ pub async fn validate(
             )));
         }
     }
+    if response_type.issues_id_token() {
+        // Core §3.2.2.1, §3.3.2.11: an ID token from this endpoint needs a nonce, and an
+        // OpenID request needs the openid scope.
+        if nonce.is_none_or_empty() {
+            return Err(to_client(OAuthError::invalid_request(
+                "Request is missing mandatory nonce parameter.",
+            )));
+        }
+        if !scopes.iter().any(|s| s == "openid") {
+            return Err(to_client(OAuthError::invalid_request(
+                "The openid scope is required for response_type including id_token.",
+            )));
+        }
+    }
+    let max_age = match one("max_age")? {
+        None | Some("") => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => {
+                return Err(to_client(OAuthError::invalid_request(
+                    "Invalid max_age parameter.",
+                )))
+            }
+        },
+    };
+    let id_token_hint = one("id_token_hint")?.filter(|h| !h.is_empty());
     let claims = one("claims")?;
     if let Some(c) = claims {
         let is_object = c.len() <= MAX_CLAIMS_LENGTH
@@ -607,7 +725,19 @@ pub async fn validate(
         prompt,
         approval_prompt,
         iss: iss.clone(),
+        max_age,
+        id_token_hint: id_token_hint.map(str::to_owned),
     })
+}
+
+trait NoneOrEmpty {
+    fn is_none_or_empty(&self) -> bool;
+}
+
+impl NoneOrEmpty for Option<&str> {
+    fn is_none_or_empty(&self) -> bool {
+        self.unwrap_or_default().is_empty()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -626,18 +756,19 @@ pub enum Next {
     },
     /// Ask the user (render the consent page).
     Consent(Box<AuthorizationRequest>),
-    /// Redirect the user agent to this location (the client's redirect URI).
-    Redirect(String),
+    /// Send the response to the client (a redirect, or a `form_post` form).
+    Redirect(ClientResponse),
 }
 
-/// The GET side of the endpoint for the user `user_id` (`None`: nobody is logged in),
-/// following `dot-features.md` §1.1 and §5.5 with the RFC's answer for `prompt=none`.
+/// The GET side of the endpoint for `user` (`None`: nobody is logged in), following
+/// `dot-features.md` §1.1 and §5.5 with the OpenID Connect answers for `prompt`, `max_age`
+/// and `id_token_hint` (Core §3.1.2.1, §3.1.2.3, §3.1.2.6).
 pub async fn authorize(
     ctx: &Ctx<'_>,
     params: &Params,
-    user_id: Option<Id>,
+    user: Option<&EndUser>,
 ) -> Result<Next, AuthorizationError> {
-    let Some(user_id) = user_id else {
+    let Some(user) = user else {
         // Read leniently: a malformed prompt is reported after login, by `validate`.
         let prompt = Prompt::parse(&params.all("prompt").join(" "));
         if prompt.none {
@@ -651,14 +782,38 @@ pub async fn authorize(
         });
     };
     let request = validate(ctx, params).await?;
-    if request.prompt.login {
+    if let Some(hint) = &request.id_token_hint {
+        // The hint must be an ID token of ours (expired ones are fine: Core §3.1.2.1) for
+        // the user who is logged in.
+        let verified = oidc::verify_id_token(ctx, hint, true)
+            .await
+            .map_err(|e| request.error_redirect(e))?;
+        if verified.user_id() != Some(user.id) {
+            if request.prompt.none {
+                return Err(request.error_redirect(OAuthError::new(ErrorCode::LoginRequired)));
+            }
+            return Ok(Next::Login {
+                strip_prompt: true,
+                reauthenticate: true,
+            });
+        }
+    }
+    let too_old = match (request.max_age, user.auth_time) {
+        (Some(max_age), Some(at)) => (ctx.now - at).whole_seconds() > max_age,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    if request.prompt.login || too_old {
+        if request.prompt.none {
+            return Err(request.error_redirect(OAuthError::new(ErrorCode::LoginRequired)));
+        }
         return Ok(Next::Login {
             strip_prompt: true,
             reauthenticate: true,
         });
     }
-    if auto_approved(ctx, &request, user_id).await? {
-        return approve(ctx, &request, user_id).await.map(Next::Redirect);
+    if auto_approved(ctx, &request, user.id).await? {
+        return approve(ctx, &request, user).await.map(Next::Redirect);
     }
     if request.prompt.none {
         // No user interaction allowed (OIDC Core §3.1.2.1), so no consent page (DOT §13 #2).
@@ -668,8 +823,9 @@ pub async fn authorize(
 }
 
 /// May this request be granted without asking? `skip_authorization` applications always;
-/// with `approval_prompt=auto`, when the user already holds a live token for the application
-/// covering every requested scope (DOT's rule, §13 #15). `prompt=consent` always asks.
+/// with `approval_prompt=auto` or `prompt=none`, when the user already holds a live token for
+/// the application covering every requested scope (DOT's rule, §13 #15: the consent given
+/// before). `prompt=consent` always asks.
 pub async fn auto_approved(
     ctx: &Ctx<'_>,
     request: &AuthorizationRequest,
@@ -681,7 +837,7 @@ pub async fn auto_approved(
     if request.application.skip_authorization {
         return Ok(true);
     }
-    if request.approval_prompt != ApprovalPrompt::Auto {
+    if request.approval_prompt != ApprovalPrompt::Auto && !request.prompt.none {
         return Ok(false);
     }
     let tokens = ctx
@@ -695,18 +851,18 @@ pub async fn auto_approved(
 }
 
 /// The consent POST: validate the form again (nothing in it is trusted), then approve when
-/// `allow`, else answer `access_denied`. Returns the `Location` for the client.
+/// `allow`, else answer `access_denied`. Returns the response for the client.
 pub async fn decide(
     ctx: &Ctx<'_>,
     params: &Params,
-    user_id: Id,
+    user: &EndUser,
     allow: bool,
-) -> Result<String, AuthorizationError> {
+) -> Result<ClientResponse, AuthorizationError> {
     let request = validate(ctx, params).await?;
     if allow {
-        approve(ctx, &request, user_id).await
+        approve(ctx, &request, user).await
     } else {
-        tracing::info!(client_id = %request.application.client_id, user_id, "authorization denied by the user");
+        tracing::info!(client_id = %request.application.client_id, user_id = user.id, "authorization denied by the user");
         Err(deny(&request))
     }
 }
@@ -716,67 +872,97 @@ pub fn deny(request: &AuthorizationRequest) -> AuthorizationError {
     request.error_redirect(OAuthError::new(ErrorCode::AccessDenied))
 }
 
-/// Issue what the response type asks for and return the success `Location`: a code in the
-/// query (RFC 6749 §4.1.2) or an access token in the fragment (§4.2.2, no refresh token).
+/// Issue what the response type asks for and return the success response: a code
+/// (RFC 6749 §4.1.2), an access token (§4.2.2, no refresh token) and/or an ID token
+/// (OIDC Core §3.2.2.5, §3.3.2.5), in the query for `code` and in the fragment otherwise, or
+/// in a form with `form_post`.
 pub async fn approve(
     ctx: &Ctx<'_>,
     request: &AuthorizationRequest,
-    user_id: Id,
-) -> Result<String, AuthorizationError> {
+    user: &EndUser,
+) -> Result<ClientResponse, AuthorizationError> {
     let app = &request.application;
+    let user_id = user.id;
+    let rt = request.response_type;
     let mut params: Vec<(&str, String)> = Vec::new();
-    match request.response_type {
-        ResponseType::Code => {
-            let code = generate_token();
-            let expires_in =
-                i64::try_from(ctx.settings.authorization_code_expire_seconds).unwrap_or(i64::MAX);
-            let grant = NewGrant {
-                user_id,
-                code: code.clone(),
-                application_id: app.id,
-                expires: ctx.now.saturating_add(Duration::seconds(expires_in)),
-                redirect_uri: request.redirect_uri.clone(),
-                scope: request.scope(),
-                code_challenge: request.code_challenge.clone().unwrap_or_default(),
-                code_challenge_method: request.code_challenge_method,
-                nonce: request.nonce.clone().unwrap_or_default(),
-                claims: request.claims.clone().unwrap_or_else(|| "{}".to_string()),
-                token_family: Uuid::new_v4(),
-            };
-            ctx.store
-                .create_grant(grant, ctx.now)
-                .await
-                .map_err(|e| store_failure(request, e))?;
-            tracing::info!(client_id = %app.client_id, user_id, scope = %request.scope(), "authorization code issued");
-            params.push(("code", code));
-        }
-        ResponseType::Token => {
-            let token = issue(
-                ctx,
-                Issue {
-                    application: app,
-                    user_id: Some(user_id),
-                    scope: request.scope(),
-                    family: None,
-                    with_refresh_token: false,
-                },
-            )
+    let mut code_value = None;
+    if rt.issues_code() {
+        let code = generate_token();
+        let expires_in =
+            i64::try_from(ctx.settings.authorization_code_expire_seconds).unwrap_or(i64::MAX);
+        let grant = NewGrant {
+            user_id,
+            code: code.clone(),
+            application_id: app.id,
+            expires: ctx.now.saturating_add(Duration::seconds(expires_in)),
+            redirect_uri: request.redirect_uri.clone(),
+            scope: request.scope(),
+            code_challenge: request.code_challenge.clone().unwrap_or_default(),
+            code_challenge_method: request.code_challenge_method,
+            nonce: request.nonce.clone().unwrap_or_default(),
+            claims: request.claims.clone().unwrap_or_else(|| "{}".to_string()),
+            token_family: Uuid::new_v4(),
+            auth_time: user.auth_time,
+            sid: user.sid.clone().unwrap_or_default(),
+        };
+        ctx.store
+            .create_grant(grant, ctx.now)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, cause = ?e.cause, "implicit grant issuance failed");
-                request.error_redirect(strip_cause(e))
-            })?;
-            params.push(("access_token", token.access_token));
-            params.push(("token_type", token.token_type.to_string()));
-            params.push(("expires_in", token.expires_in.to_string()));
-            params.push(("scope", token.scope));
-        }
-        other => {
-            return Err(request.error_redirect(
-                OAuthError::new(ErrorCode::UnsupportedResponseType)
-                    .with_description(format!("response_type {other} is not supported.")),
-            ));
-        }
+            .map_err(|e| store_failure(request, e))?;
+        tracing::info!(client_id = %app.client_id, user_id, scope = %request.scope(), "authorization code issued");
+        params.push(("code", code.clone()));
+        code_value = Some(code);
+    }
+    let failed = |e: OAuthError| {
+        tracing::error!(error = %e, cause = ?e.cause, "authorization endpoint issuance failed");
+        request.error_redirect(strip_cause(e))
+    };
+    let scope = request.scope();
+    let id_spec = IdTokenSpec {
+        user_id,
+        scope: &scope,
+        nonce: request.nonce.as_deref(),
+        auth_time: user.auth_time,
+        sid: user.sid.as_deref(),
+        access_token: None,
+        code: code_value.as_deref(),
+        claims_request: request.claims.as_deref(),
+    };
+    let mut id_token = None;
+    if rt.issues_access_token() {
+        let issue_spec = Issue {
+            application: app,
+            user_id: Some(user_id),
+            scope: scope.clone(),
+            family: None,
+            with_refresh_token: false,
+        };
+        let token = if rt.issues_id_token() {
+            let mut minted = mint(ctx, &issue_spec);
+            let jwt = oidc::attach_id_token(ctx, app, &mut minted, id_spec.clone())
+                .await
+                .map_err(failed)?;
+            ctx.store
+                .issue_tokens(minted.pair.clone(), ctx.now)
+                .await
+                .map_err(|e| failed(OAuthError::from(e)))?;
+            id_token = Some(jwt);
+            minted.response(scope.clone())
+        } else {
+            issue(ctx, issue_spec).await.map_err(failed)?
+        };
+        params.push(("access_token", token.access_token));
+        params.push(("token_type", token.token_type.to_string()));
+        params.push(("expires_in", token.expires_in.to_string()));
+        params.push(("scope", token.scope));
+    } else if rt.issues_id_token() {
+        let signed = oidc::create_id_token(ctx, app, &id_spec)
+            .await
+            .map_err(failed)?;
+        id_token = Some(signed.jwt);
+    }
+    if let Some(jwt) = id_token {
+        params.push(("id_token", jwt));
     }
     if let Some(state) = &request.state {
         params.push(("state", state.clone()));
@@ -784,12 +970,14 @@ pub async fn approve(
     if let Some(iss) = &request.iss {
         params.push(("iss", iss.clone()));
     }
-    let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Ok(redirect_location(
-        &request.redirect_uri,
-        request.response_mode,
-        &pairs,
-    ))
+    Ok(ClientResponse {
+        redirect_uri: request.redirect_uri.clone(),
+        mode: request.response_mode,
+        params: params
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    })
 }
 
 fn store_failure(request: &AuthorizationRequest, e: StoreError) -> AuthorizationError {
@@ -805,7 +993,8 @@ fn strip_cause(mut e: OAuthError) -> OAuthError {
 }
 
 /// `uri` with `params` form-encoded into its query (a registered query string is kept and
-/// the parameters appended with `&`) or into its fragment.
+/// the parameters appended with `&`) or into its fragment. `form_post` has no location: it
+/// is given the fragment here, so that a misuse never puts tokens in a query.
 pub fn redirect_location(uri: &str, mode: ResponseMode, params: &[(&str, &str)]) -> String {
     let encoded = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
@@ -813,7 +1002,7 @@ pub fn redirect_location(uri: &str, mode: ResponseMode, params: &[(&str, &str)])
     let mut out = String::with_capacity(uri.len() + encoded.len() + 1);
     out.push_str(uri);
     match mode {
-        ResponseMode::Fragment => out.push('#'),
+        ResponseMode::Fragment | ResponseMode::FormPost => out.push('#'),
         ResponseMode::Query => {
             if !uri.contains('?') {
                 out.push('?');
@@ -856,6 +1045,22 @@ mod tests {
             ResponseMode::choose(ResponseType::Code, Some("fragment")),
             ResponseMode::Fragment
         );
+        assert_eq!(
+            ResponseMode::choose(ResponseType::CodeIdToken, Some("query")),
+            ResponseMode::Fragment
+        );
+        for rt in [
+            ResponseType::Code,
+            ResponseType::CodeIdToken,
+            ResponseType::Token,
+        ] {
+            assert_eq!(
+                ResponseMode::choose(rt, Some("form_post")),
+                ResponseMode::FormPost
+            );
+        }
+        let r = ClientResponse::new("http://x/cb", ResponseMode::FormPost, &[("code", "c")]);
+        assert_eq!(r.location(), None);
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub struct AuthorizationServerMetadata {
     pub jwks_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
-    /// RFC 8628 §4: advertised (with the device grant type) once the endpoint exists.
+    /// RFC 8628 §4 (advertised with the device grant type).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<String>,
     pub scopes_supported: Vec<String>,
@@ -87,9 +87,8 @@ pub fn authorization_server_metadata(settings: &Settings) -> AuthorizationServer
     let url = |path: &str| endpoint_url(&issuer, path);
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
 
-    // The device endpoint does not exist yet: when it does, this one line becomes
-    // `Some(url(DEVICE_AUTHORIZATION_PATH))` and the grant type follows.
-    let device_authorization_endpoint: Option<String> = None;
+    // RFC 8628 §4: the device authorization endpoint, and its grant type below.
+    let device_authorization_endpoint = Some(url(DEVICE_AUTHORIZATION_PATH));
 
     let mut response_types = vec!["code"];
     if !settings.compliant_bcp_rfc9700_implicit_grant {
@@ -171,9 +170,10 @@ mod tests {
                 "issuer": "http://localhost/o",
                 "authorization_endpoint": "http://localhost/o/authorize/",
                 "token_endpoint": "http://localhost/o/token/",
+                "device_authorization_endpoint": "http://localhost/o/device-authorization/",
                 "scopes_supported": ["address", "email", "openid", "phone", "profile", "read", "write"],
                 "response_types_supported": ["code", "token"],
-                "grant_types_supported": ["authorization_code", "implicit", "password", "client_credentials", "refresh_token"],
+                "grant_types_supported": ["authorization_code", "implicit", "password", "client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
                 "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
                 "revocation_endpoint": "http://localhost/o/revoke_token/",
                 "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
@@ -197,12 +197,20 @@ mod tests {
         assert_eq!(doc.response_types_supported, ["code"]);
         assert_eq!(
             doc.grant_types_supported,
-            ["authorization_code", "client_credentials", "refresh_token"]
+            [
+                "authorization_code",
+                "client_credentials",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ]
         );
         assert_eq!(doc.code_challenge_methods_supported, ["S256"]);
         let json = serde_json::to_value(&doc).unwrap();
         assert_eq!(json["authorization_response_iss_parameter_supported"], true);
         assert!(json.get("jwks_uri").is_none());
-        assert!(json.get("device_authorization_endpoint").is_none());
+        assert_eq!(
+            json["device_authorization_endpoint"],
+            "http://127.0.0.1:8000/o/device-authorization/"
+        );
     }
 }

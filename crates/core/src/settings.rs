@@ -126,6 +126,15 @@ pub struct Settings {
     pub resource_server_introspection_credentials: Option<(String, String)>,
     pub resource_server_introspection_timeout_seconds: u64,
     pub resource_server_token_caching_seconds: u64,
+    /// Seconds an "inactive" introspection answer is remembered (0: not at all; at most 60).
+    pub resource_server_negative_caching_seconds: u64,
+    /// Seconds a token validated against the local store is remembered (0: never, so a
+    /// revoked token is refused at once; at most 3600).
+    pub resource_server_local_cache_seconds: u64,
+    /// The `realm` of `WWW-Authenticate: Bearer` challenges (DRF's `api`).
+    pub www_authenticate_realm: String,
+    /// Where protected resources accept access tokens: `header`, `body`, `query` (RFC 6750 §2).
+    pub oauth2_protected_resource_bearer_methods_supported: Vec<String>,
 }
 
 impl Default for Settings {
@@ -203,7 +212,9 @@ impl Default for Settings {
                 "client_secret_post",
                 "client_secret_basic",
             ]),
-            oidc_rp_initiated_logout_enabled: false,
+            // DOT: false. On here: an OpenID provider should offer RP-initiated logout, and it
+            // is safe by default (confirmation page, registered redirect targets only).
+            oidc_rp_initiated_logout_enabled: true,
             oidc_rp_initiated_logout_always_prompt: true,
             oidc_rp_initiated_logout_strict_redirect_uris: false,
             oidc_rp_initiated_logout_accept_expired_tokens: true,
@@ -214,6 +225,10 @@ impl Default for Settings {
             resource_server_introspection_credentials: None,
             resource_server_introspection_timeout_seconds: 5,
             resource_server_token_caching_seconds: 36_000,
+            resource_server_negative_caching_seconds: 5,
+            resource_server_local_cache_seconds: 0,
+            www_authenticate_realm: "api".into(),
+            oauth2_protected_resource_bearer_methods_supported: strings(&["header"]),
         }
     }
 }
@@ -511,6 +526,7 @@ impl Settings {
                 check_base_url(key, v)?;
             }
         }
+        self.validate_resource_server()?;
         if let Some(secret) = &self.secret_key {
             if secret.len() < 32 {
                 return Err(SettingsError::new(
@@ -552,6 +568,61 @@ impl Settings {
                     "must be between 1 and 86400 seconds",
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// The resource-server settings (see docs/resource_server.md).
+    fn validate_resource_server(&self) -> Result<(), SettingsError> {
+        for (key, value, max) in [
+            (
+                "resource_server_negative_caching_seconds",
+                self.resource_server_negative_caching_seconds,
+                60,
+            ),
+            (
+                "resource_server_local_cache_seconds",
+                self.resource_server_local_cache_seconds,
+                3600,
+            ),
+            (
+                "resource_server_token_caching_seconds",
+                self.resource_server_token_caching_seconds,
+                MAX_DURATION_SECONDS,
+            ),
+        ] {
+            if value > max {
+                return Err(SettingsError::new(
+                    key,
+                    format!("must be at most {max} seconds"),
+                ));
+            }
+        }
+        if self
+            .www_authenticate_realm
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\')
+        {
+            return Err(SettingsError::new(
+                "www_authenticate_realm",
+                "must not contain quotes, backslashes or control characters",
+            ));
+        }
+        let methods = &self.oauth2_protected_resource_bearer_methods_supported;
+        if methods.is_empty() {
+            return Err(SettingsError::new(
+                "oauth2_protected_resource_bearer_methods_supported",
+                "must list at least one of header, body, query",
+            ));
+        }
+        if let Some(bad) = methods
+            .iter()
+            .find(|m| !matches!(m.as_str(), "header" | "body" | "query"))
+        {
+            return Err(SettingsError::new(
+                "oauth2_protected_resource_bearer_methods_supported",
+                format!("`{bad}` is not one of header, body, query"),
+            ));
         }
         Ok(())
     }

@@ -221,6 +221,16 @@ pub trait IdTokenStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<IdToken, StoreError>;
     async fn find_id_token_by_jti(&self, jti: Uuid) -> Result<Option<IdToken>, StoreError>;
+    async fn get_id_token(&self, id: Id) -> Result<Option<IdToken>, StoreError>;
+    /// RP-initiated logout: delete the user's ID tokens and access tokens of one application
+    /// and revoke the refresh tokens bound to them, in one transaction. Returns how many
+    /// access tokens went.
+    async fn delete_user_tokens_for_application(
+        &self,
+        user_id: Id,
+        application_id: Id,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
     /// Delete the record; the access token linked to it goes too (DOT's cascade).
     async fn delete_id_token(&self, id: Id) -> Result<bool, StoreError>;
 }
@@ -254,6 +264,31 @@ pub trait DeviceGrantStore: Send + Sync {
         &self,
         device_code_checksum: &str,
     ) -> Result<Option<DeviceGrant>, StoreError>;
+    /// Bind a pending grant to the user who entered its code, atomically: true when it is
+    /// now bound to `user_id` (it was unbound, or already theirs); false when it is bound to
+    /// someone else, no longer pending, or gone. The first user to enter a code keeps it.
+    async fn bind_device_grant(&self, id: Id, user_id: Id) -> Result<bool, StoreError>;
+    /// RFC 8628 §3.5 polling rate, atomically: when at least the grant's `interval` has passed
+    /// since `last_checked` (or it was never polled), set `last_checked = now` and answer
+    /// [`DevicePoll::Accepted`]; otherwise set `last_checked = now`, grow `interval` by
+    /// 5 seconds (never beyond `max_interval`) and answer [`DevicePoll::SlowDown`].
+    async fn poll_device_grant(
+        &self,
+        id: Id,
+        now: OffsetDateTime,
+        max_interval: i64,
+    ) -> Result<DevicePoll, StoreError>;
+}
+
+/// The outcome of [`DeviceGrantStore::poll_device_grant`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DevicePoll {
+    /// Polled no faster than the interval; recorded.
+    Accepted,
+    /// Too fast: the grant's interval (seconds) from now on.
+    SlowDown { interval: i64 },
+    /// No such grant (any more).
+    Missing,
 }
 
 /// Server-wide secrets kept in the database so that every process shares them
@@ -264,6 +299,29 @@ pub trait SecretStore: Send + Sync {
     /// processes racing both end up with the same value.
     async fn get_or_create_secret(&self, name: &str, candidate: &str)
         -> Result<String, StoreError>;
+}
+
+/// OpenID Connect signing keys (see [`crate::oidc::keys`]).
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    /// Every stored key, newest first.
+    async fn list_signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
+    /// Add a key (rotation): it becomes the newest.
+    async fn add_signing_key(
+        &self,
+        key: NewSigningKey,
+        now: OffsetDateTime,
+    ) -> Result<SigningKey, StoreError>;
+    /// Store the deployment's first key unless another process stored one first (one
+    /// conditional insert); either way the keys are then listed.
+    async fn create_initial_signing_key(
+        &self,
+        key: NewSigningKey,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SigningKey>, StoreError>;
+    /// Delete the key `kid` (retirement; see [`crate::oidc::keys::retire_key`] for the
+    /// checks). `false` when there is no such key.
+    async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError>;
 }
 
 /// Batched deletion for `cleartokens` (see [`crate::clear_expired`]).
@@ -292,6 +350,7 @@ pub trait Store:
     + IdTokenStore
     + DeviceGrantStore
     + SecretStore
+    + SigningKeyStore
     + CleanupStore
     + Send
     + Sync

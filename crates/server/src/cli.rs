@@ -39,6 +39,28 @@ pub enum Command {
     Createapplication(CreateApplicationArgs),
     /// Delete expired and revoked tokens, grants and device codes (DOT's cleartokens).
     Cleartokens,
+    /// Add an OpenID Connect signing key: it signs new ID tokens; older keys stay in the JWKS
+    /// so tokens signed before still verify.
+    Createsigningkey(CreateSigningKeyArgs),
+    /// Retire an OpenID Connect signing key that no longer signs (not the newest key, nor the
+    /// newest RS256 key). Tokens it signed stop verifying: wait until they have expired.
+    Deletesigningkey(DeleteSigningKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateSigningKeyArgs {
+    /// RS256 (RSA 2048) or ES256 (P-256).
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
+    pub algorithm: String,
+    /// Print `{"kid":..,"algorithm":..}` on stdout and nothing else there.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteSigningKeyArgs {
+    /// The key's `kid` (as published in the JWKS).
+    pub kid: String,
 }
 
 #[derive(Debug, Args)]
@@ -46,6 +68,10 @@ pub struct ServeArgs {
     /// Address to listen on (overrides the `bind` setting), e.g. 0.0.0.0:8000.
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
+    /// Also serve the tutorial's protected API under /api/ (/api/hello, /api/scoped,
+    /// /api/rw, /api/music, …), built with the resource-server extractors.
+    #[arg(long)]
+    pub demo_api: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,11 +6,10 @@ use common::*;
 // `dot-features.md` §11.1–11.2 (DOT's acceptance list), "§13 #n" to DOT gaps fixed here.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
+use common::http_browser::{client, encode, escape, Browser, Page};
 use oauth_toolkit_core::pkce::s256_challenge;
 use oauth_toolkit_core::token_checksum::token_checksum;
-use reqwest::header::HeaderMap;
 use reqwest::Url;
 
 /// DOT's baseline fixture: the registered URIs of application A.
@@ -72,64 +71,10 @@ fn fixture(env: &Env, extra: &[(&'static str, &'static str)]) -> (Server, String
 }
 
 // ---------------------------------------------------------------------------------------------
-// A small browser: cookies by hand (so that one cookie can be replayed on another process),
-// no redirects followed.
+// The browser is `common::http_browser`; what only these tests need:
 // ---------------------------------------------------------------------------------------------
 
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
 impl Page {
-    fn location(&self) -> Option<String> {
-        self.headers
-            .get("location")
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-    }
-
-    fn loc(&self) -> String {
-        self.location()
-            .unwrap_or_else(|| panic!("no Location; status {}: {}", self.status, self.body))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The value of a hidden form field, HTML-unescaped.
-    fn hidden(&self, name: &str) -> Option<String> {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = self.body.find(&marker)? + marker.len();
-        let end = self.body[start..].find('"')? + start;
-        Some(unescape(&self.body[start..end]))
-    }
-
-    fn csrf(&self) -> String {
-        self.hidden("csrfmiddlewaretoken")
-            .unwrap_or_else(|| panic!("no csrf token in: {}", self.body))
-    }
-
-    /// The hidden fields of the consent form, in order.
-    fn form_fields(&self) -> Vec<(String, String)> {
-        [
-            "redirect_uri",
-            "scope",
-            "nonce",
-            "client_id",
-            "state",
-            "response_type",
-            "code_challenge",
-            "code_challenge_method",
-            "claims",
-            "csrfmiddlewaretoken",
-        ]
-        .iter()
-        .filter_map(|n| self.hidden(n).map(|v| (n.to_string(), v)))
-        .collect()
-    }
-
     fn assert_fatal(&self, description: &str) {
         assert_eq!(self.status, 400, "{}", self.body);
         assert!(self.location().is_none(), "a fatal error must not redirect");
@@ -148,146 +93,7 @@ impl Page {
     }
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/")
-        .replace("&#x27;", "'")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#x27;")
-        .replace('/', "&#x2f;")
-}
-
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: Mutex<BTreeMap<String, String>>,
-    /// Every `Set-Cookie` received, raw.
-    set_cookies: Mutex<Vec<String>>,
-}
-
 impl Browser {
-    fn new(base: &str) -> Browser {
-        Browser {
-            http: client(),
-            base: base.to_string(),
-            cookies: Mutex::new(BTreeMap::new()),
-            set_cookies: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// The same cookies, sent to another server.
-    fn on(&self, base: &str) -> Browser {
-        let b = Browser::new(base);
-        *b.cookies.lock().unwrap() = self.cookies.lock().unwrap().clone();
-        b
-    }
-
-    fn cookie(&self) -> Option<String> {
-        let c = self.cookies.lock().unwrap();
-        (!c.is_empty()).then(|| {
-            c.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    fn set_session(&self, value: &str) {
-        self.cookies
-            .lock()
-            .unwrap()
-            .insert("sessionid".into(), value.into());
-    }
-
-    fn session(&self) -> Option<String> {
-        self.cookies.lock().unwrap().get("sessionid").cloned()
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder) -> Page {
-        let req = match self.cookie() {
-            Some(c) => req.header("cookie", c),
-            None => req,
-        };
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        for sc in headers.get_all("set-cookie") {
-            let raw = sc.to_str().unwrap().to_string();
-            let first = raw.split(';').next().unwrap();
-            let (name, value) = first.split_once('=').unwrap();
-            if raw.to_ascii_lowercase().contains("max-age=0") {
-                self.cookies.lock().unwrap().remove(name);
-            } else {
-                self.cookies
-                    .lock()
-                    .unwrap()
-                    .insert(name.to_string(), value.to_string());
-            }
-            self.set_cookies.lock().unwrap().push(raw);
-        }
-        let body = resp.text().await.unwrap_or_default();
-        assert!(status < 500, "server error {status}: {body}");
-        Page {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&self, path_and_query: &str) -> Page {
-        self.send(self.http.get(format!("{}{path_and_query}", self.base)))
-            .await
-    }
-
-    async fn post_raw(&self, path: &str, body: Vec<u8>) -> Page {
-        self.send(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body),
-        )
-        .await
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.post_raw(path, encode(form).into_bytes()).await
-    }
-
-    /// Log in through the real form; returns the redirect.
-    async fn login_next(&self, user: &str, password: &str, next: &str) -> Page {
-        let page = self.get("/accounts/login/").await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        let csrf = page.csrf();
-        self.post(
-            "/accounts/login/",
-            &[
-                ("csrfmiddlewaretoken", &csrf),
-                ("username", user),
-                ("password", password),
-                ("next", next),
-            ],
-        )
-        .await
-    }
-
-    async fn login(&self) {
-        let p = self.login_next("test_user", "123456", "/").await;
-        assert_eq!(p.status, 302, "login failed: {}", p.body);
-        assert_eq!(p.loc(), "/");
-    }
-
-    /// The CSRF token of the current session (from the logout confirmation form).
-    async fn csrf(&self) -> String {
-        self.get("/accounts/logout/").await.csrf()
-    }
-
     /// POST the consent form with `fields` plus this session's CSRF token.
     async fn consent(&self, fields: &[(&str, &str)]) -> Page {
         let csrf = self.csrf().await;
@@ -295,19 +101,6 @@ impl Browser {
         form.extend_from_slice(fields);
         self.post(AUTHORIZE, &form).await
     }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn encode(pairs: &[(&str, &str)]) -> String {
-    let mut u = Url::parse("http://x/").unwrap();
-    u.query_pairs_mut().extend_pairs(pairs);
-    u.query().unwrap_or("").to_string()
 }
 
 /// `/o/authorize/?<pairs>`.
@@ -724,7 +517,7 @@ async fn request_errors_redirect_to_the_client(env: Env) {
     let f = fragment_of(&loc);
     assert_eq!(f["error"], "unauthorized_client");
     assert_eq!(f["state"], STATE);
-    // OpenID Connect response types are not served by this endpoint yet.
+    // OpenID Connect response types do not exist while OIDC is off (DOT §2.1).
     let f = fragment_of(&redirect_of(&b, params(&a, &[("response_type", "code id_token")])).await);
     assert_eq!(f["error"], "unsupported_response_type");
     // Unknown scope.

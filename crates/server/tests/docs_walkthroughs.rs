@@ -142,6 +142,11 @@ fn revocation_and_introspection_walkthrough() {
 }
 
 #[test]
+fn device_walkthrough() {
+    run_page("device.md");
+}
+
+#[test]
 fn every_page_is_tested() {
     // A new page must get a test above.
     let tested = [
@@ -149,6 +154,7 @@ fn every_page_is_tested() {
         "password.md",
         "authorization_code.md",
         "revocation_and_introspection.md",
+        "device.md",
         "README.md",
     ];
     for entry in std::fs::read_dir(docs_dir()).unwrap() {

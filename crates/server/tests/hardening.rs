@@ -421,6 +421,12 @@ fn oversized_bodies_get_413() {
     // One byte over, announced honestly.
     let r = exchange(&addr, &post(&form_of_size(4097))).unwrap();
     assert_eq!(r.status, 413, "{}", r.head);
+    // The body was not read, so the connection cannot be reused: the server says so.
+    assert!(
+        r.head.to_ascii_lowercase().contains("connection: close"),
+        "{}",
+        r.head
+    );
     // Far over (200 KB), honestly announced: answered 413 without reading it all.
     let r = exchange(&addr, &post(&form_of_size(200_000))).unwrap();
     assert_eq!(r.status, 413, "{}", r.head);

@@ -1047,10 +1047,12 @@ fn expected_metadata(issuer: &str) -> Value {
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize/"),
         "token_endpoint": format!("{issuer}/token/"),
+        "device_authorization_endpoint": format!("{issuer}/device-authorization/"),
         "scopes_supported": ["dolphin", "introspection", "read", "write"],
         "response_types_supported": ["code", "token"],
         "grant_types_supported": [
-            "authorization_code", "implicit", "password", "client_credentials", "refresh_token"
+            "authorization_code", "implicit", "password", "client_credentials", "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code"
         ],
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "revocation_endpoint": format!("{issuer}/revoke_token/"),
@@ -1211,7 +1213,12 @@ async fn metadata_empty_prefix_and_gates(env: Env) {
     assert_eq!(doc["response_types_supported"], json!(["code"]));
     assert_eq!(
         doc["grant_types_supported"],
-        json!(["authorization_code", "client_credentials", "refresh_token"])
+        json!([
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
     );
     assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);

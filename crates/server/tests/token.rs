@@ -315,6 +315,8 @@ async fn make_code(
                 nonce: String::new(),
                 claims: "{}".into(),
                 token_family: uuid::Uuid::new_v4(),
+                auth_time: None,
+                sid: String::new(),
             },
             OffsetDateTime::now_utc(),
         )
@@ -1080,6 +1082,11 @@ async fn concurrent_refreshes_across_two_processes_with_grace(env: Env) {
     let rt = first["refresh_token"].as_str().unwrap().to_string();
     let results = race_refreshes(&a, &b, &auth, &rt, 16).await;
     assert!(results.iter().all(|(s, _)| *s == 200), "{results:?}");
+    // With OIDC on (the default scopes include openid), every racer gets an ID token.
+    assert!(
+        results.iter().all(|(_, b)| b["id_token"].is_string()),
+        "{results:?}"
+    );
     let tokens: HashSet<(String, String)> = results
         .iter()
         .map(|(_, b)| {

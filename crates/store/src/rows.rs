@@ -185,6 +185,8 @@ pub(crate) struct GrantRow {
     claims: String,
     token_family: String,
     consumed: Option<i64>,
+    auth_time: Option<i64>,
+    sid: String,
     created: i64,
     updated: i64,
 }
@@ -215,6 +217,8 @@ impl TryFrom<GrantRow> for Grant {
             claims: r.claims,
             token_family: uuid("token_family", &r.token_family)?,
             consumed: r.consumed.map(from_db),
+            auth_time: r.auth_time.map(from_db),
+            sid: r.sid,
             created: from_db(r.created),
             updated: from_db(r.updated),
         })
@@ -229,6 +233,9 @@ pub(crate) struct IdTokenRow {
     jti: String,
     expires: i64,
     scope: String,
+    auth_time: Option<i64>,
+    sid: String,
+    claims: String,
     created: i64,
     updated: i64,
 }
@@ -243,9 +250,33 @@ impl TryFrom<IdTokenRow> for IdToken {
             jti: uuid("jti", &r.jti)?,
             expires: from_db(r.expires),
             scope: r.scope,
+            auth_time: r.auth_time.map(from_db),
+            sid: r.sid,
+            claims: r.claims,
             created: from_db(r.created),
             updated: from_db(r.updated),
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SigningKeyRow {
+    id: i64,
+    kid: String,
+    algorithm: String,
+    private_key: String,
+    created: i64,
+}
+
+impl From<SigningKeyRow> for SigningKey {
+    fn from(r: SigningKeyRow) -> Self {
+        SigningKey {
+            id: r.id,
+            kid: r.kid,
+            algorithm: r.algorithm,
+            private_key: r.private_key,
+            created: from_db(r.created),
+        }
     }
 }
 

@@ -267,8 +267,8 @@ macro_rules! impl_sql_store {
                 sqlx::query_as::<_, GrantRow>(
                     "INSERT INTO oauth2_provider_grant (user_id, code_checksum, application_id, \
                      expires, redirect_uri, scope, code_challenge, code_challenge_method, nonce, \
-                     claims, token_family, created, updated) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING *",
+                     claims, token_family, created, updated, auth_time, sid) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14) RETURNING *",
                 )
                 .bind(g.user_id)
                 .bind(checksum)
@@ -282,6 +282,8 @@ macro_rules! impl_sql_store {
                 .bind(g.claims)
                 .bind(g.token_family.hyphenated().to_string())
                 .bind(to_db(now))
+                .bind(g.auth_time.map(to_db))
+                .bind(g.sid)
                 .fetch_one(&self.write)
                 .await
                 .map_err(map_err)?
@@ -739,7 +741,8 @@ macro_rules! impl_sql_store {
             async fn create_id_token(&self, t: NewIdToken, now: OffsetDateTime) -> Result<IdToken, StoreError> {
                 sqlx::query_as::<_, IdTokenRow>(
                     "INSERT INTO oauth2_provider_idtoken (user_id, application_id, jti, expires, scope, \
-                     created, updated) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *",
+                     created, updated, auth_time, sid, claims) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING *",
                 )
                 .bind(t.user_id)
                 .bind(t.application_id)
@@ -747,6 +750,9 @@ macro_rules! impl_sql_store {
                 .bind(to_db(t.expires))
                 .bind(t.scope)
                 .bind(to_db(now))
+                .bind(t.auth_time.map(to_db))
+                .bind(t.sid)
+                .bind(t.claims)
                 .fetch_one(&self.write)
                 .await
                 .map_err(map_err)?
@@ -761,6 +767,55 @@ macro_rules! impl_sql_store {
                     .map_err(map_err)?
                     .map(IdToken::try_from)
                     .transpose()
+            }
+
+            async fn get_id_token(&self, id: Id) -> Result<Option<IdToken>, StoreError> {
+                sqlx::query_as::<_, IdTokenRow>("SELECT * FROM oauth2_provider_idtoken WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(map_err)?
+                    .map(IdToken::try_from)
+                    .transpose()
+            }
+
+            async fn delete_user_tokens_for_application(
+                &self,
+                user_id: Id,
+                application_id: Id,
+                now: OffsetDateTime,
+            ) -> Result<u64, StoreError> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                sqlx::query(
+                    "UPDATE oauth2_provider_refreshtoken SET revoked = $3, updated = $3, \
+                     access_token_id = NULL \
+                     WHERE user_id = $1 AND application_id = $2 AND revoked IS NULL",
+                )
+                .bind(user_id)
+                .bind(application_id)
+                .bind(to_db(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                let deleted = sqlx::query(
+                    "DELETE FROM oauth2_provider_accesstoken WHERE user_id = $1 AND application_id = $2",
+                )
+                .bind(user_id)
+                .bind(application_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+                sqlx::query(
+                    "DELETE FROM oauth2_provider_idtoken WHERE user_id = $1 AND application_id = $2",
+                )
+                .bind(user_id)
+                .bind(application_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(deleted)
             }
 
             async fn delete_id_token(&self, id: Id) -> Result<bool, StoreError> {
@@ -871,6 +926,60 @@ macro_rules! impl_sql_store {
                 .map(DeviceGrant::try_from)
                 .transpose()
             }
+
+            async fn bind_device_grant(&self, id: Id, user_id: Id) -> Result<bool, StoreError> {
+                sqlx::query(
+                    "UPDATE oauth2_provider_devicegrant SET user_id = $2 \
+                     WHERE id = $1 AND status = 'authorization-pending' \
+                     AND (user_id IS NULL OR user_id = $2)",
+                )
+                .bind(id)
+                .bind(user_id)
+                .execute(&self.write)
+                .await
+                .map(|r| r.rows_affected() > 0)
+                .map_err(map_err)
+            }
+
+            async fn poll_device_grant(
+                &self,
+                id: Id,
+                now: OffsetDateTime,
+                max_interval: i64,
+            ) -> Result<DevicePoll, StoreError> {
+                // The gate is one conditional UPDATE: of racing polls exactly one passes.
+                let accepted = sqlx::query(
+                    "UPDATE oauth2_provider_devicegrant SET last_checked = $2 \
+                     WHERE id = $1 AND (last_checked IS NULL \
+                     OR last_checked <= $2 - \"interval\" * 1000000)",
+                )
+                .bind(id)
+                .bind(to_db(now))
+                .execute(&self.write)
+                .await
+                .map_err(map_err)?
+                .rows_affected()
+                    > 0;
+                if accepted {
+                    return Ok(DevicePoll::Accepted);
+                }
+                let interval: Option<i64> = sqlx::query_scalar(
+                    "UPDATE oauth2_provider_devicegrant SET last_checked = $2, \
+                     \"interval\" = CASE WHEN \"interval\" + 5 <= $3 THEN \"interval\" + 5 \
+                     ELSE \"interval\" END \
+                     WHERE id = $1 RETURNING \"interval\"",
+                )
+                .bind(id)
+                .bind(to_db(now))
+                .bind(max_interval)
+                .fetch_optional(&self.write)
+                .await
+                .map_err(map_err)?;
+                Ok(match interval {
+                    Some(interval) => DevicePoll::SlowDown { interval },
+                    None => DevicePoll::Missing,
+                })
+            }
         }
 
         #[async_trait]
@@ -890,6 +999,70 @@ macro_rules! impl_sql_store {
                     .bind(name)
                     .fetch_one(&self.write)
                     .await
+                    .map_err(map_err)
+            }
+        }
+
+        #[async_trait]
+        impl SigningKeyStore for $store {
+            async fn list_signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
+                let rows = sqlx::query_as::<_, SigningKeyRow>(
+                    "SELECT id, kid, algorithm, private_key, created FROM oauth_toolkit_signingkey \
+                     ORDER BY id DESC",
+                )
+                .fetch_all(&self.read)
+                .await
+                .map_err(map_err)?;
+                Ok(rows.into_iter().map(SigningKey::from).collect())
+            }
+
+            async fn add_signing_key(&self, k: NewSigningKey, now: OffsetDateTime) -> Result<SigningKey, StoreError> {
+                sqlx::query_as::<_, SigningKeyRow>(
+                    "INSERT INTO oauth_toolkit_signingkey (kid, algorithm, private_key, created) \
+                     VALUES ($1, $2, $3, $4) RETURNING id, kid, algorithm, private_key, created",
+                )
+                .bind(k.kid)
+                .bind(k.algorithm)
+                .bind(k.private_key)
+                .bind(to_db(now))
+                .fetch_one(&self.write)
+                .await
+                .map(SigningKey::from)
+                .map_err(map_err)
+            }
+
+            async fn create_initial_signing_key(
+                &self,
+                k: NewSigningKey,
+                now: OffsetDateTime,
+            ) -> Result<Vec<SigningKey>, StoreError> {
+                sqlx::query(
+                    "INSERT INTO oauth_toolkit_signingkey (kid, algorithm, private_key, label, created) \
+                     VALUES ($1, $2, $3, 'initial', $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(k.kid)
+                .bind(k.algorithm)
+                .bind(k.private_key)
+                .bind(to_db(now))
+                .execute(&self.write)
+                .await
+                .map_err(map_err)?;
+                let rows = sqlx::query_as::<_, SigningKeyRow>(
+                    "SELECT id, kid, algorithm, private_key, created FROM oauth_toolkit_signingkey \
+                     ORDER BY id DESC",
+                )
+                .fetch_all(&self.write)
+                .await
+                .map_err(map_err)?;
+                Ok(rows.into_iter().map(SigningKey::from).collect())
+            }
+
+            async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
+                sqlx::query("DELETE FROM oauth_toolkit_signingkey WHERE kid = $1")
+                    .bind(kid)
+                    .execute(&self.write)
+                    .await
+                    .map(|r| r.rows_affected() > 0)
                     .map_err(map_err)
             }
         }

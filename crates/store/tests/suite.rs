@@ -68,11 +68,16 @@ backends!(
     id_tokens_cascade_to_access_tokens,
     device_grants,
     device_grant_taken_once_under_race,
+    device_grant_bound_to_the_first_user,
+    device_grant_polling_rate,
+    device_grant_poll_gate_under_race,
     secrets_agree_under_race,
     migrations_are_idempotent,
     cleartokens_dot_scenario,
     cleartokens_grace_and_reuse_protection,
     cleartokens_one_million,
+    logout_deletes_one_clients_tokens,
+    signing_keys_rotate_and_retire,
 );
 
 async fn user(store: &dyn Store, name: &str) -> User {
@@ -552,6 +557,8 @@ async fn grant_consumed_once_under_race(db: &Database) {
                 nonce: "n-0S6_WzA2Mj".into(),
                 claims: "{}".into(),
                 token_family: family,
+                auth_time: None,
+                sid: String::new(),
             },
             t0(),
         )
@@ -677,6 +684,9 @@ async fn id_tokens_cascade_to_access_tokens(db: &Database) {
                 jti,
                 expires: t0() + Duration::hours(10),
                 scope: "openid".into(),
+                auth_time: Some(t0()),
+                sid: "s1".into(),
+                claims: "{}".into(),
             },
             t0(),
         )
@@ -699,6 +709,120 @@ async fn id_tokens_cascade_to_access_tokens(db: &Database) {
         store.get_access_token(at.id).await.unwrap().is_none(),
         "DOT's CASCADE"
     );
+}
+
+fn new_id_token(u: &User, a: &Application) -> NewIdToken {
+    NewIdToken {
+        user_id: Some(u.id),
+        application_id: Some(a.id),
+        jti: Uuid::new_v4(),
+        expires: t0() + Duration::hours(10),
+        scope: "openid".into(),
+        auth_time: Some(t0()),
+        sid: "s".into(),
+        claims: "{}".into(),
+    }
+}
+
+/// RP-initiated logout: the user's access and ID tokens of one application go, its refresh
+/// tokens are revoked (and unbound); the user's tokens of other applications, and other
+/// users' tokens of that application, are untouched.
+async fn logout_deletes_one_clients_tokens(db: &Database) {
+    let store = db.store();
+    let u = user(&*store, "u").await;
+    let other_user = user(&*store, "v").await;
+    let a = app(&*store, None).await;
+    let b = app(&*store, None).await;
+    let mut kept = Vec::new();
+    let mut gone = Vec::new();
+    let mut refresh = Vec::new();
+    for (who, which) in [(&u, &a), (&u, &a), (&u, &b), (&other_user, &a)] {
+        let idt = store
+            .create_id_token(new_id_token(who, which), t0())
+            .await
+            .unwrap();
+        let (_, mut at) = new_access(Some(who), which, t0() + Duration::hours(1));
+        at.id_token_id = Some(idt.id);
+        let at = store.create_access_token(at, t0()).await.unwrap();
+        let rt = store
+            .create_refresh_token(new_refresh(who, which, Some(&at), None), t0())
+            .await
+            .unwrap();
+        let doomed = who.id == u.id && which.id == a.id;
+        if doomed {
+            gone.push((at.id, idt.id));
+        } else {
+            kept.push((at.id, idt.id));
+        }
+        refresh.push((rt.id, doomed));
+    }
+    let now = t0() + Duration::minutes(5);
+    let n = store
+        .delete_user_tokens_for_application(u.id, a.id, now)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    for (at, idt) in gone {
+        assert!(store.get_access_token(at).await.unwrap().is_none());
+        assert!(store.get_id_token(idt).await.unwrap().is_none());
+    }
+    for (at, idt) in kept {
+        assert!(store.get_access_token(at).await.unwrap().is_some());
+        assert!(store.get_id_token(idt).await.unwrap().is_some());
+    }
+    for (rt, doomed) in refresh {
+        let rt = store.get_refresh_token(rt).await.unwrap().unwrap();
+        if doomed {
+            assert_eq!(rt.revoked, Some(now));
+            assert_eq!(rt.access_token_id, None);
+        } else {
+            assert_eq!(rt.revoked, None);
+        }
+    }
+    // Nothing left: a second logout deletes nothing.
+    assert_eq!(
+        store
+            .delete_user_tokens_for_application(u.id, a.id, now)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+/// Keys: the first one once, rotation adds newer ones (newest first), retirement deletes by kid.
+async fn signing_keys_rotate_and_retire(db: &Database) {
+    use oauth_toolkit_core::oidc::keys::{generate, KeyAlgorithm};
+    let store = db.store();
+    let first = generate(KeyAlgorithm::ES256).unwrap();
+    let rows = store
+        .create_initial_signing_key(first.clone(), t0())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let again = generate(KeyAlgorithm::ES256).unwrap();
+    assert_eq!(
+        store
+            .create_initial_signing_key(again, t0())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "one initial key per deployment"
+    );
+    let second = generate(KeyAlgorithm::ES256).unwrap();
+    let added = store.add_signing_key(second.clone(), t0()).await.unwrap();
+    assert_eq!(added.kid, second.kid);
+    let kids: Vec<String> = store
+        .list_signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(kids, [second.kid.clone(), first.kid.clone()]);
+    assert!(store.delete_signing_key(&first.kid).await.unwrap());
+    assert!(!store.delete_signing_key(&first.kid).await.unwrap());
+    assert_eq!(store.list_signing_keys().await.unwrap().len(), 1);
 }
 
 fn new_device(code: &str, user_code: &str) -> NewDeviceGrant {
@@ -801,6 +925,112 @@ async fn device_grant_taken_once_under_race(db: &Database) {
     assert_eq!(taken, 1);
 }
 
+async fn device_grant_bound_to_the_first_user(db: &Database) {
+    let store = db.store();
+    let (a, b) = (user(&*store, "a").await, user(&*store, "b").await);
+    let dg = store
+        .create_device_grant(new_device("dc-bind", "BINDBIND"), t0())
+        .await
+        .unwrap();
+    assert!(store.bind_device_grant(dg.id, a.id).await.unwrap());
+    assert!(
+        store.bind_device_grant(dg.id, a.id).await.unwrap(),
+        "again by the same user"
+    );
+    assert!(
+        !store.bind_device_grant(dg.id, b.id).await.unwrap(),
+        "taken by a"
+    );
+    let now = store
+        .find_device_grant_by_user_code("BINDBIND")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.user_id, Some(a.id));
+    // Only pending grants can be bound.
+    store
+        .transition_device_grant(
+            dg.id,
+            DeviceGrantStatus::AuthorizationPending,
+            DeviceGrantStatus::Denied,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(!store.bind_device_grant(dg.id, a.id).await.unwrap());
+    assert!(!store.bind_device_grant(i64::MAX, a.id).await.unwrap());
+}
+
+async fn device_grant_polling_rate(db: &Database) {
+    let store = db.store();
+    let dg = store
+        .create_device_grant(new_device("dc-poll", "POLLPOLL"), t0())
+        .await
+        .unwrap();
+    assert_eq!(dg.last_checked, None);
+    // First poll: accepted and recorded.
+    assert_eq!(
+        store.poll_device_grant(dg.id, t0(), 20).await.unwrap(),
+        DevicePoll::Accepted
+    );
+    let row = |store: std::sync::Arc<dyn Store>| async move {
+        store
+            .find_device_grant_by_user_code("POLLPOLL")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(row(store.clone()).await.last_checked, Some(t0()));
+    // 4.999999 s later (interval 5): too fast; the interval grows by 5 and the wait restarts.
+    let t1 = t0() + Duration::microseconds(4_999_999);
+    assert_eq!(
+        store.poll_device_grant(dg.id, t1, 20).await.unwrap(),
+        DevicePoll::SlowDown { interval: 10 }
+    );
+    let r = row(store.clone()).await;
+    assert_eq!((r.interval, r.last_checked), (10, Some(t1)));
+    // Exactly the (new) interval later: accepted.
+    let t2 = t1 + Duration::seconds(10);
+    assert_eq!(
+        store.poll_device_grant(dg.id, t2, 20).await.unwrap(),
+        DevicePoll::Accepted
+    );
+    // The growth stops at the cap.
+    let mut t = t2;
+    for expected in [15, 20, 20] {
+        t += Duration::seconds(1);
+        assert_eq!(
+            store.poll_device_grant(dg.id, t, 20).await.unwrap(),
+            DevicePoll::SlowDown { interval: expected }
+        );
+    }
+    assert_eq!(
+        store.poll_device_grant(i64::MAX, t, 20).await.unwrap(),
+        DevicePoll::Missing
+    );
+}
+
+async fn device_grant_poll_gate_under_race(db: &Database) {
+    let store = db.store();
+    let dg = store
+        .create_device_grant(new_device("dc-poll-race", "POLLRACE"), t0())
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.poll_device_grant(dg.id, t0(), 60).await.unwrap() })
+        })
+        .collect();
+    let mut accepted = 0;
+    for t in tasks {
+        if t.await.unwrap() == DevicePoll::Accepted {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 1, "exactly one poll passes the gate");
+}
+
 async fn secrets_agree_under_race(db: &Database) {
     let store = db.store();
     let tasks: Vec<_> = (0..8)
@@ -898,6 +1128,8 @@ async fn cleartokens_dot_scenario(db: &Database) {
                     nonce: String::new(),
                     claims: "{}".into(),
                     token_family: Uuid::new_v4(),
+                    auth_time: None,
+                    sid: String::new(),
                 },
                 now,
             )

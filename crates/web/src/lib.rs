@@ -8,6 +8,7 @@ pub mod form;
 mod health;
 mod home;
 pub mod pages;
+pub mod resource;
 mod router;
 mod serve;
 pub mod session;
@@ -15,7 +16,7 @@ mod state;
 pub mod templates;
 
 pub use error::{no_store, oauth_error_response, WebError};
-pub use router::{router, ServerLimits};
+pub use router::{router, router_with, ServerLimits};
 pub use serve::serve;
 pub use session::{CookieSessionUser, CurrentUser, SessionUser};
 pub use state::{load_secret_key, AppState};

@@ -36,8 +36,60 @@ impl Default for ServerLimits {
     }
 }
 
+/// RFC 8628: the device authorization endpoint and the user's pages (DOT's paths).
+fn device_routes() -> Router<AppState> {
+    use crate::endpoints::device_authorization::device_authorization;
+    use crate::pages::device;
+    Router::new()
+        .route(
+            "/device-authorization/",
+            axum::routing::post(device_authorization),
+        )
+        .route(
+            "/device/",
+            get(device::user_code_page).post(device::user_code_submit),
+        )
+        .route(
+            "/device-confirm/{client_id}/{user_code}",
+            get(device::confirm_page).post(device::confirm_submit),
+        )
+        .route(
+            "/device-grant-status/{client_id}/{user_code}",
+            get(device::status_page),
+        )
+}
+
+/// OpenID Connect: discovery, JWKS, userinfo, and RP-initiated logout while
+/// `oidc_rp_initiated_logout_enabled`.
+fn oidc_routes(settings: &oauth_toolkit_core::Settings) -> Router<AppState> {
+    use crate::endpoints::{oidc, oidc_logout};
+    let r = if settings.oidc_rp_initiated_logout_enabled {
+        Router::new().route(
+            "/logout/",
+            get(oidc_logout::logout_get).post(oidc_logout::logout_post),
+        )
+    } else {
+        Router::new()
+    };
+    r.route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route("/.well-known/openid-configuration/", get(oidc::discovery))
+        .route("/.well-known/jwks.json", get(oidc::jwks))
+        .route(
+            "/userinfo/",
+            get(oidc::userinfo)
+                .post(oidc::userinfo)
+                .options(oidc::userinfo_preflight),
+        )
+}
+
 /// The provider's routes, ready to serve or to merge into an application's router.
 pub fn router(state: AppState, limits: &ServerLimits) -> Router {
+    router_with(state, limits, Router::new())
+}
+
+/// The provider's routes plus `extra` (an API protected with [`crate::resource`], such as
+/// [`crate::resource::demo::router`]) under the same limits, fallback and tracing.
+pub fn router_with(state: AppState, limits: &ServerLimits, extra: Router<AppState>) -> Router {
     use crate::endpoints::{introspect, metadata, revoke, token};
     let oauth = Router::new()
         .route(
@@ -57,16 +109,23 @@ pub fn router(state: AppState, limits: &ServerLimits) -> Router {
             "/introspect/",
             get(introspect::introspect).post(introspect::introspect),
         )
+        .merge(device_routes())
         .route(
             "/.well-known/oauth-authorization-server",
             get(metadata::authorization_server),
         );
+    let oauth = if state.settings.oidc_enabled {
+        oauth.merge(oidc_routes(&state.settings))
+    } else {
+        oauth
+    };
     let prefix = state.settings.url_prefix.clone();
     let max_body = state.settings.max_body_bytes;
     let app = Router::new()
         .route("/", get(crate::home::home))
         .route("/health", get(crate::health::health))
-        .merge(crate::pages::routes(&state.settings));
+        .merge(crate::pages::routes(&state.settings))
+        .merge(extra);
     let app = if prefix.is_empty() {
         app.merge(oauth)
     } else {
@@ -78,10 +137,23 @@ pub fn router(state: AppState, limits: &ServerLimits) -> Router {
     };
     app.fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
         .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(axum::middleware::map_response(close_after_413))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A 413 is sent before the body is read, so the connection cannot be reused: say so, so
+/// that clients do not send their next request on a connection the server is closing.
+async fn close_after_413(mut resp: axum::response::Response) -> axum::response::Response {
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        resp.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    resp
 }

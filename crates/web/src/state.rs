@@ -21,6 +21,9 @@ pub struct AppState {
     pub secret_key: Arc<Vec<u8>>,
     /// Who is logged in (default: the provider's own cookie session).
     pub current_user: Arc<dyn crate::session::CurrentUser>,
+    /// Bearer-token validation for protected APIs mounted on this state (see
+    /// [`crate::resource`]): the store, then remote introspection when configured.
+    pub resource: crate::resource::ResourceServer,
 }
 
 impl AppState {
@@ -31,6 +34,11 @@ impl AppState {
         secret_key: Vec<u8>,
     ) -> Result<Self, crate::templates::TemplateError> {
         let templates = Templates::new(settings.template_dir.as_deref().map(Into::into))?;
+        let resource = crate::resource::ResourceServer::from_settings(
+            &settings,
+            Some(store.clone()),
+            clock.clone(),
+        );
         Ok(Self {
             settings: Arc::new(settings),
             store,
@@ -39,7 +47,14 @@ impl AppState {
             grants: Arc::new(default_grants()),
             secret_key: Arc::new(secret_key),
             current_user: Arc::new(crate::session::CookieSessionUser),
+            resource,
         })
+    }
+
+    /// Validate bearer tokens with `resource` instead of the one built from the settings.
+    pub fn with_resource_server(mut self, resource: crate::resource::ResourceServer) -> Self {
+        self.resource = resource;
+        self
     }
 
     /// Use an application's own notion of the logged-in user instead of the cookie session.

@@ -24,6 +24,30 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../templates/oauth2_provider/authorize.html"),
     ),
     (
+        "oauth2_provider/form_post.html",
+        include_str!("../templates/oauth2_provider/form_post.html"),
+    ),
+    (
+        "oauth2_provider/logout_confirm.html",
+        include_str!("../templates/oauth2_provider/logout_confirm.html"),
+    ),
+    (
+        "oauth2_provider/logged_out.html",
+        include_str!("../templates/oauth2_provider/logged_out.html"),
+    ),
+    (
+        "oauth2_provider/device/user_code.html",
+        include_str!("../templates/oauth2_provider/device/user_code.html"),
+    ),
+    (
+        "oauth2_provider/device/accept_deny.html",
+        include_str!("../templates/oauth2_provider/device/accept_deny.html"),
+    ),
+    (
+        "oauth2_provider/device/device_grant_status.html",
+        include_str!("../templates/oauth2_provider/device/device_grant_status.html"),
+    ),
+    (
         "registration/login.html",
         include_str!("../templates/registration/login.html"),
     ),

@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use super::GrantHandler;
 use crate::context::Ctx;
 use crate::error::{ErrorCode, OAuthError};
-use crate::issuance::{issue, Issue, TokenResponse};
+use crate::issuance::{issue, mint, Issue, TokenResponse};
 use crate::models::{Application, GrantType};
+use crate::oidc::{attach_id_token, wants_id_token, IdTokenSpec};
 use crate::params::Params;
 use crate::pkce;
 use crate::store::Consumed;
@@ -100,16 +101,38 @@ impl GrantHandler for AuthorizationCodeGrant {
             return Err(OAuthError::invalid_request("Mismatching redirect URI."));
         }
 
-        issue(
+        let issue_spec = Issue {
+            application: client,
+            user_id: Some(grant.user_id),
+            scope: grant.scope.clone(),
+            family: Some(grant.token_family),
+            with_refresh_token: true,
+        };
+        if !wants_id_token(ctx.settings, &grant.scope) {
+            return issue(ctx, issue_spec).await;
+        }
+        // OpenID Connect (Core §3.1.3.3): an ID token with the nonce, auth_time and sid of
+        // the authorization, linked to the access token issued with it.
+        let mut minted = mint(ctx, &issue_spec);
+        let id_token = attach_id_token(
             ctx,
-            Issue {
-                application: client,
-                user_id: Some(grant.user_id),
-                scope: grant.scope.clone(),
-                family: Some(grant.token_family),
-                with_refresh_token: true,
+            client,
+            &mut minted,
+            IdTokenSpec {
+                user_id: grant.user_id,
+                scope: &grant.scope,
+                nonce: Some(grant.nonce.as_str()),
+                auth_time: grant.auth_time,
+                sid: Some(grant.sid.as_str()),
+                claims_request: Some(grant.claims.as_str()),
+                ..IdTokenSpec::default()
             },
         )
-        .await
+        .await?;
+        ctx.store.issue_tokens(minted.pair.clone(), ctx.now).await?;
+        tracing::info!(client_id = %client.client_id, user_id = grant.user_id, "tokens issued with an ID token");
+        let mut response = minted.response(grant.scope.clone());
+        response.id_token = Some(id_token);
+        Ok(response)
     }
 }

@@ -3,11 +3,13 @@
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 mod password;
 mod refresh_token;
 
 pub use authorization_code::AuthorizationCodeGrant;
 pub use client_credentials::ClientCredentialsGrant;
+pub use device_code::{DeviceCodeGrant, DEVICE_CODE_GRANT_TYPE};
 pub use password::PasswordGrant;
 pub use refresh_token::RefreshTokenGrant;
 
@@ -47,6 +49,7 @@ pub fn default_grants() -> Vec<Box<dyn GrantHandler>> {
         Box::new(PasswordGrant),
         Box::new(ClientCredentialsGrant),
         Box::new(RefreshTokenGrant),
+        Box::new(DeviceCodeGrant),
     ]
 }
 

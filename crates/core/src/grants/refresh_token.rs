@@ -12,6 +12,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::generators::generate_token;
 use crate::issuance::{mint, Issue, TokenResponse};
 use crate::models::{stored_token, Application, GrantType, NewRefreshToken, RefreshToken};
+use crate::oidc::{attach_id_token, create_id_token, wants_id_token, IdTokenSpec};
 use crate::params::Params;
 use crate::scopes::{join_scopes, parse_scopes};
 use crate::store::Rotation;
@@ -56,7 +57,7 @@ impl GrantHandler for RefreshTokenGrant {
             return Err(invalid_grant());
         }
         if rt.is_revoked() {
-            return replay(ctx, &rt).await;
+            return replay(ctx, client, &rt).await;
         }
 
         // A live refresh token must still be bound to its access token.
@@ -64,6 +65,13 @@ impl GrantHandler for RefreshTokenGrant {
             return Err(invalid_grant());
         };
         let Some(at) = ctx.store.get_access_token(at_id).await? else {
+            // A concurrent rotation may have revoked the token and deleted its access token
+            // between our two reads: then this request is a replay like any other.
+            if let Some(again) = ctx.store.get_refresh_token(rt.id).await? {
+                if again.is_revoked() {
+                    return replay(ctx, client, &again).await;
+                }
+            }
             return Err(invalid_grant());
         };
         if let Some(idle) = ctx.settings.refresh_token_expire_seconds.filter(|s| *s > 0) {
@@ -111,17 +119,27 @@ impl GrantHandler for RefreshTokenGrant {
             if updated.is_none() {
                 return Err(invalid_grant());
             }
+            let id_token = match refreshed_id_token_spec(ctx, &at, &scope).await? {
+                Some(orig) => {
+                    let spec = IdTokenSpec {
+                        access_token: Some(&new_value),
+                        ..orig.spec(rt.user_id, &scope)
+                    };
+                    Some(create_id_token(ctx, client, &spec).await?.jwt)
+                }
+                None => None,
+            };
             return Ok(TokenResponse {
                 access_token: new_value,
                 expires_in,
                 token_type: "Bearer",
                 scope,
                 refresh_token: Some(value.to_string()),
-                id_token: None,
+                id_token,
             });
         }
 
-        let minted = mint(
+        let mut minted = mint(
             ctx,
             &Issue {
                 application: client,
@@ -131,6 +149,14 @@ impl GrantHandler for RefreshTokenGrant {
                 with_refresh_token: true,
             },
         );
+        // OIDC Core §12.2: a refresh of an openid grant returns a new ID token for the same
+        // authentication (same auth_time and sid; no nonce).
+        let id_token = match refreshed_id_token_spec(ctx, &at, &scope).await? {
+            Some(orig) => Some(
+                attach_id_token(ctx, client, &mut minted, orig.spec(rt.user_id, &scope)).await?,
+            ),
+            None => None,
+        };
         match ctx
             .store
             .rotate_refresh_token(rt.id, minted.pair.clone(), ctx.now)
@@ -138,24 +164,78 @@ impl GrantHandler for RefreshTokenGrant {
         {
             Rotation::Rotated(..) => {
                 tracing::info!(client_id = %client.client_id, refresh_token_id = rt.id, "refresh token rotated");
-                Ok(minted.response(scope))
+                let mut response = minted.response(scope);
+                response.id_token = id_token;
+                Ok(response)
             }
             // Another request rotated it between our read and our claim: we are a replay.
             Rotation::AlreadyRevoked => {
                 let Some(now_revoked) = ctx.store.get_refresh_token(rt.id).await? else {
                     return Err(invalid_grant());
                 };
-                replay(ctx, &now_revoked).await
+                replay(ctx, client, &now_revoked).await
             }
             Rotation::Missing => Err(invalid_grant()),
         }
     }
 }
 
+/// What the ID token of the original authentication said (for a refreshed one).
+struct OriginalAuthentication {
+    auth_time: Option<time::OffsetDateTime>,
+    sid: String,
+    claims: String,
+}
+
+impl OriginalAuthentication {
+    fn spec<'a>(&'a self, user_id: crate::models::Id, scope: &'a str) -> IdTokenSpec<'a> {
+        IdTokenSpec {
+            user_id,
+            scope,
+            auth_time: self.auth_time,
+            sid: Some(&self.sid),
+            claims_request: Some(&self.claims),
+            ..IdTokenSpec::default()
+        }
+    }
+}
+
+/// `Some` when the refreshed scope asks for an ID token, with what the access token's ID
+/// token recorded about the authentication (nothing when it had none).
+async fn refreshed_id_token_spec(
+    ctx: &Ctx<'_>,
+    at: &crate::models::AccessToken,
+    scope: &str,
+) -> Result<Option<OriginalAuthentication>, OAuthError> {
+    if !wants_id_token(ctx.settings, scope) {
+        return Ok(None);
+    }
+    let row = match at.id_token_id {
+        Some(id) => ctx.store.get_id_token(id).await?,
+        None => None,
+    };
+    Ok(Some(match row {
+        Some(r) => OriginalAuthentication {
+            auth_time: r.auth_time,
+            sid: r.sid,
+            claims: r.claims,
+        },
+        None => OriginalAuthentication {
+            auth_time: None,
+            sid: String::new(),
+            claims: "{}".into(),
+        },
+    }))
+}
+
 /// A revoked refresh token was presented. Inside the grace period, and if it was revoked by
 /// rotation (its successor access token exists), answer with the successor's tokens, as the
 /// first request got them. Otherwise refuse, and with reuse protection revoke the family.
-async fn replay(ctx: &Ctx<'_>, rt: &RefreshToken) -> Result<TokenResponse, OAuthError> {
+async fn replay(
+    ctx: &Ctx<'_>,
+    client: &Application,
+    rt: &RefreshToken,
+) -> Result<TokenResponse, OAuthError> {
     let grace = ctx.settings.refresh_token_grace_period_seconds;
     if let (true, Some(revoked)) = (grace > 0, rt.revoked) {
         let grace = Duration::seconds(i64::try_from(grace).unwrap_or(i64::MAX));
@@ -188,13 +268,25 @@ async fn replay(ctx: &Ctx<'_>, rt: &RefreshToken) -> Result<TokenResponse, OAuth
                     };
                     // The remaining lifetime, not a fresh one (DOT §13 #16).
                     let expires_in = (at.expires - ctx.now).whole_seconds().max(0);
+                    // The same answer as the first request, ID token included (a new one
+                    // for the same authentication: the JWT itself is not stored).
+                    let id_token = match refreshed_id_token_spec(ctx, &at, &at.scope).await? {
+                        Some(orig) => {
+                            let spec = IdTokenSpec {
+                                access_token: Some(&at.token),
+                                ..orig.spec(rt.user_id, &at.scope)
+                            };
+                            Some(create_id_token(ctx, client, &spec).await?.jwt)
+                        }
+                        None => None,
+                    };
                     return Ok(TokenResponse {
                         access_token: at.token,
                         expires_in,
                         token_type: "Bearer",
                         scope: at.scope,
                         refresh_token: Some(refresh_value),
-                        id_token: None,
+                        id_token,
                     });
                 }
             }

@@ -58,6 +58,10 @@ pub struct Grant {
     pub token_family: Uuid,
     /// When the code was exchanged (single use); `None` while unused.
     pub consumed: Option<OffsetDateTime>,
+    /// When the user really authenticated in the session that approved (OIDC `auth_time`).
+    pub auth_time: Option<OffsetDateTime>,
+    /// The session id of that session (OIDC `sid`; empty when unknown).
+    pub sid: String,
     pub created: OffsetDateTime,
     pub updated: OffsetDateTime,
 }
@@ -76,6 +80,10 @@ pub struct NewGrant {
     pub nonce: String,
     pub claims: String,
     pub token_family: Uuid,
+    /// When the user really authenticated (OIDC `auth_time`), if known.
+    pub auth_time: Option<OffsetDateTime>,
+    /// The session id (OIDC `sid`), empty when unknown.
+    pub sid: String,
 }
 
 impl Grant {

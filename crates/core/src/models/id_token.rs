@@ -14,6 +14,12 @@ pub struct IdToken {
     pub jti: Uuid,
     pub expires: OffsetDateTime,
     pub scope: String,
+    /// The authentication this token reported (kept for the ID tokens of refreshes).
+    pub auth_time: Option<OffsetDateTime>,
+    /// The session id (`sid`), empty when unknown.
+    pub sid: String,
+    /// The OIDC `claims` request (JSON object, `{}` when none), for userinfo.
+    pub claims: String,
     pub created: OffsetDateTime,
     pub updated: OffsetDateTime,
 }
@@ -25,6 +31,9 @@ pub struct NewIdToken {
     pub jti: Uuid,
     pub expires: OffsetDateTime,
     pub scope: String,
+    pub auth_time: Option<OffsetDateTime>,
+    pub sid: String,
+    pub claims: String,
 }
 
 impl IdToken {

@@ -6,6 +6,7 @@ mod device_grant;
 mod grant;
 mod id_token;
 mod refresh_token;
+mod signing_key;
 mod user;
 
 pub use access_token::{stored_token, AccessToken, NewAccessToken};
@@ -16,6 +17,7 @@ pub use device_grant::{DeviceGrant, DeviceGrantStatus, NewDeviceGrant};
 pub use grant::{CodeChallengeMethod, Grant, NewGrant};
 pub use id_token::{IdToken, NewIdToken};
 pub use refresh_token::{NewRefreshToken, RefreshToken};
+pub use signing_key::{NewSigningKey, SigningKey};
 pub use user::{validate_username, NewUser, User};
 
 use std::collections::BTreeMap;

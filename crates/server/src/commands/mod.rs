@@ -2,6 +2,7 @@
 
 mod cleartokens;
 mod createapplication;
+mod createsigningkey;
 mod createuser;
 mod migrate;
 mod serve;
@@ -20,6 +21,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Createuser(args) => createuser::run(settings, args).await,
         Command::Createapplication(args) => createapplication::run(settings, args).await,
         Command::Cleartokens => cleartokens::run(settings).await,
+        Command::Createsigningkey(args) => createsigningkey::run(settings, args).await,
+        Command::Deletesigningkey(args) => createsigningkey::run_delete(settings, args).await,
     }
 }
 

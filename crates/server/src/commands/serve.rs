@@ -2,7 +2,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use oauth_toolkit_axum::{router, serve, AppState, ServerLimits};
+use oauth_toolkit_axum::resource::demo;
+use oauth_toolkit_axum::{router, router_with, serve, AppState, ServerLimits};
 use oauth_toolkit_core::{Settings, SystemClock};
 
 use crate::cli::ServeArgs;
@@ -37,10 +38,31 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     let secret_key = oauth_toolkit_axum::load_secret_key(&settings, &*db.store())
         .await
         .context("cannot load the session key")?;
+    if settings.oidc_enabled {
+        // The ID token signing keys: the configured PEM, else the stored keys, generating
+        // the deployment's first one now (race-safe) rather than on the first request.
+        let store = db.store();
+        let now = oauth_toolkit_core::Clock::now(&SystemClock);
+        let ctx = oauth_toolkit_core::context::Ctx::new(&settings, &*store, now);
+        oauth_toolkit_core::oidc::key_set(&ctx).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot load the OpenID Connect signing keys: {e} ({:?})",
+                e.cause
+            )
+        })?;
+    }
+    if args.demo_api && demo::add_demo_scopes(&mut settings) {
+        tracing::info!("demo API: scopes music:read and music:write added to the default scopes");
+    }
     let limits = ServerLimits::from_settings(&settings);
     let state = AppState::new(settings, db.store(), Arc::new(SystemClock), secret_key)
         .context("cannot load templates")?;
-    let app = router(state, &limits);
+    let app = if args.demo_api {
+        tracing::info!("demo API mounted at /api/ (hello, scoped, rw, music, …)");
+        router_with(state.clone(), &limits, demo::router(&state))
+    } else {
+        router(state, &limits)
+    };
     tracing::info!("oauth-toolkit listening on http://{local} (database: {backend})");
     serve(listener, app, &limits, shutdown_signal())
         .await

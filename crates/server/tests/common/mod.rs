@@ -2,6 +2,7 @@
 //! database on SQLite or PostgreSQL), running `serve` processes, and helpers.
 #![allow(dead_code)]
 
+pub mod http_browser;
 pub mod webdriver;
 
 use std::io::{BufRead, BufReader};
@@ -109,8 +110,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(env: &Env, extra_env: &[(&str, &str)]) -> Server {
+        Self::start_with_args(env, extra_env, &[])
+    }
+
+    /// `serve --bind 127.0.0.1:0 <extra_args>` (e.g. `--demo-api`).
+    pub fn start_with_args(env: &Env, extra_env: &[(&str, &str)], extra_args: &[&str]) -> Server {
         let mut cmd = env.cmd();
         cmd.args(["serve", "--bind", "127.0.0.1:0"])
+            .args(extra_args)
             .stderr(Stdio::piped())
             .stdout(Stdio::null());
         for (k, v) in extra_env {

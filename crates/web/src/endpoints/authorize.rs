@@ -8,6 +8,7 @@
 //! | fatal error (client / redirect URI) | 400 page, no `Location` |
 //! | error for the client | 302 to the redirect URI, error in query or fragment |
 //! | auto-approved, or consent decided | 302 to the redirect URI |
+//! | either, with `response_mode=form_post` | 200 auto-submitting form ([`super::form_post`]) |
 //! | consent needed | 200 consent page (CSRF-protected form) |
 
 use axum::extract::{OriginalUri, Request, State};
@@ -15,9 +16,12 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
-use oauth_toolkit_core::authorization::{self, AuthorizationError, AuthorizationRequest, Next};
+use oauth_toolkit_core::authorization::{
+    self, AuthorizationError, AuthorizationRequest, EndUser, Next,
+};
 use oauth_toolkit_core::params::Params;
 
+use super::form_post::client_response;
 use crate::csrf::{csrf_valid, forbidden, CSRF_FIELD};
 use crate::form::parse_urlencoded;
 use crate::pages::login::read_form;
@@ -29,7 +33,7 @@ use crate::AppState;
 pub const AUTHORIZE_TEMPLATE: &str = "oauth2_provider/authorize.html";
 
 /// The path (with the mount prefix) this request was sent to.
-fn original_path(parts: &Parts) -> String {
+pub(crate) fn original_path(parts: &Parts) -> String {
     parts
         .extensions
         .get::<OriginalUri>()
@@ -61,7 +65,8 @@ pub async fn authorize_get(State(state): State<AppState>, request: Request) -> R
     let params = parse_urlencoded(raw_query.as_bytes());
     let user = state.current_user.current_user(&parts, &state).await;
     let ctx = state.ctx();
-    let outcome = authorization::authorize(&ctx, &params, user.as_ref().map(|u| u.user_id)).await;
+    let end_user = user.as_ref().map(end_user);
+    let outcome = authorization::authorize(&ctx, &params, end_user.as_ref()).await;
     match outcome {
         Ok(Next::Login {
             strip_prompt,
@@ -82,7 +87,7 @@ pub async fn authorize_get(State(state): State<AppState>, request: Request) -> R
             resp
         }
         Ok(Next::Consent(request)) => consent_page(&state, &parts, &request),
-        Ok(Next::Redirect(location)) => redirect(&state, &location),
+        Ok(Next::Redirect(response)) => client_response(&state, &response),
         Err(e) => error_response(&state, e),
     }
 }
@@ -108,9 +113,18 @@ pub async fn authorize_post(State(state): State<AppState>, request: Request) -> 
     };
     let allow = is_truthy(params.all("allow").first().copied());
     let ctx = state.ctx();
-    match authorization::decide(&ctx, &params, user.user_id, allow).await {
-        Ok(location) => redirect(&state, &location),
+    match authorization::decide(&ctx, &params, &end_user(&user), allow).await {
+        Ok(response) => client_response(&state, &response),
         Err(e) => error_response(&state, e),
+    }
+}
+
+/// The session's user as the protocol core sees them (`auth_time` and `sid` feed OIDC).
+fn end_user(user: &crate::session::SessionUser) -> EndUser {
+    EndUser {
+        id: user.user_id,
+        auth_time: time::OffsetDateTime::from_unix_timestamp(user.auth_time).ok(),
+        sid: user.sid.clone(),
     }
 }
 
@@ -167,9 +181,9 @@ fn consent_page(state: &AppState, parts: &Parts, request: &AuthorizationRequest)
 
 /// A fatal error renders the page (its status, no `Location`); any other goes to the client.
 fn error_response(state: &AppState, e: AuthorizationError) -> Response {
-    if let Some(location) = e.location() {
+    if let Some(response) = e.response() {
         tracing::debug!(error = %e.error(), "authorization error sent to the client");
-        return redirect(state, &location);
+        return client_response(state, &response);
     }
     let err = e.error();
     if err.status >= 500 {

@@ -1,6 +1,7 @@
 //! The provider's own HTML pages (login, logout) and what every page response shares:
 //! rendering, security headers, redirects.
 
+pub mod device;
 pub mod login;
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -59,8 +60,15 @@ fn mountable(path: &str, settings: &Settings) -> bool {
         "/userinfo/",
         "/logout/",
     ];
+    let device_pages = [
+        "/device-authorization/",
+        "/device/",
+        "/device-confirm/",
+        "/device-grant-status/",
+    ];
     let taken = matches!(path, "/" | "/health" | LOGOUT_PATH)
         || path.starts_with("/.well-known/")
+        || (prefix.is_empty() && device_pages.iter().any(|p| path.starts_with(p)))
         || (prefix.is_empty() && endpoint_names.contains(&path))
         || (!prefix.is_empty() && (path == prefix || path.starts_with(&format!("{prefix}/"))));
     plain && !taken
@@ -222,5 +230,8 @@ mod tests {
         assert!(!mountable("/{x}/", &s));
         s.url_prefix = String::new();
         assert!(mountable("/login/", &s));
+        // The device pages sit at the root too.
+        assert!(!mountable("/device/", &s));
+        assert!(!mountable("/device-confirm/x/", &s));
     }
 }

@@ -1,0 +1,185 @@
+//! OpenID Connect endpoints: discovery (`.well-known/openid-configuration`, also with a
+//! trailing slash), the JWKS (`.well-known/jwks.json`) and userinfo (`userinfo/`). Routed only
+//! while `oidc_enabled` (else 404, as DOT). The protocol is in `oauth_toolkit_core::oidc`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use oauth_toolkit_core::error::{ErrorCode, OAuthError};
+use oauth_toolkit_core::oidc::discovery::openid_configuration;
+use oauth_toolkit_core::oidc::key_set;
+use oauth_toolkit_core::oidc::userinfo::{invalid_token, userinfo as userinfo_claims};
+
+use crate::error::{no_store, oauth_error_response};
+use crate::form::{authorization, is_form_encoded, parse_urlencoded};
+use crate::AppState;
+
+fn cors_any(resp: &mut Response) {
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+}
+
+/// `GET .well-known/openid-configuration[/]` (Discovery 1.0 §4).
+pub async fn discovery(State(state): State<AppState>) -> Response {
+    let ctx = state.ctx();
+    let keys = match key_set(&ctx).await {
+        Ok(k) => k,
+        Err(e) => return oauth_error_response(e),
+    };
+    let mut resp = (
+        StatusCode::OK,
+        axum::Json(openid_configuration(&state.settings, &keys)),
+    )
+        .into_response();
+    cors_any(&mut resp);
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    resp
+}
+
+/// `GET .well-known/jwks.json`: every published key, with DOT's cache headers.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let ctx = state.ctx();
+    let keys = match key_set(&ctx).await {
+        Ok(k) => k,
+        Err(e) => return oauth_error_response(e),
+    };
+    let mut resp = (StatusCode::OK, axum::Json(keys.jwks())).into_response();
+    cors_any(&mut resp);
+    let n = state.settings.oidc_jwks_max_age_seconds;
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "public, max-age={n}, stale-while-revalidate={n}, stale-if-error={n}"
+    )) {
+        resp.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    resp
+}
+
+/// The bearer token of a userinfo request: `Authorization: Bearer`, else `access_token` in a
+/// form body (POST) or the query (RFC 6750 §2). `Err` for a request using two methods.
+fn bearer(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<String>, ()> {
+    let mut found = Vec::new();
+    if let Some(h) = authorization(headers) {
+        if let Some((scheme, value)) = h.split_once(' ') {
+            if scheme.eq_ignore_ascii_case("bearer") {
+                found.push(value.trim().to_string());
+            }
+        }
+    }
+    if method == Method::POST && is_form_encoded(headers) {
+        found.extend(
+            parse_urlencoded(body)
+                .all("access_token")
+                .into_iter()
+                .map(str::to_owned),
+        );
+    }
+    if let Some(q) = uri.query() {
+        found.extend(
+            parse_urlencoded(q.as_bytes())
+                .all("access_token")
+                .into_iter()
+                .map(str::to_owned),
+        );
+    }
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        // RFC 6750 §2: a client must not use more than one method.
+        _ => Err(()),
+    }
+}
+
+fn challenge(err: &OAuthError) -> HeaderValue {
+    let mut v = String::from("Bearer realm=\"oauth-toolkit\"");
+    if err.code != ErrorCode::InvalidRequest || err.status != 401 {
+        v.push_str(&format!(", error=\"{}\"", err.code.as_str()));
+        if let Some(d) = &err.description {
+            v.push_str(&format!(", error_description=\"{}\"", d.replace('"', "'")));
+        }
+        if err.code == ErrorCode::InsufficientScope {
+            v.push_str(", scope=\"openid\"");
+        }
+    }
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+}
+
+/// `GET|POST userinfo/` (OIDC Core §5.3).
+pub async fn userinfo(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut resp = match bearer(&method, &uri, &headers, &body) {
+        Ok(Some(token)) => {
+            let ctx = state.ctx();
+            match userinfo_claims(&ctx, &token).await {
+                Ok(claims) => {
+                    let mut r = (StatusCode::OK, axum::Json(claims)).into_response();
+                    no_store(&mut r);
+                    r
+                }
+                Err(e) => {
+                    let ch = challenge(&e);
+                    let mut r = oauth_error_response(e);
+                    r.headers_mut().insert(header::WWW_AUTHENTICATE, ch);
+                    r
+                }
+            }
+        }
+        Ok(None) => {
+            // RFC 6750 §3.1: no credentials, no error code.
+            let e = invalid_token();
+            let mut r = oauth_error_response(e);
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"oauth-toolkit\""),
+            );
+            r
+        }
+        Err(()) => {
+            let e = OAuthError::invalid_request("Use one method to send the access token.");
+            let ch = challenge(&e);
+            let mut r = oauth_error_response(e);
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, ch);
+            r
+        }
+    };
+    if state.settings.oidc_userinfo_cors_enabled {
+        cors_any(&mut resp);
+    }
+    resp
+}
+
+/// `OPTIONS userinfo/`: the CORS preflight (DOT §11.11 #151).
+pub async fn userinfo_preflight(State(state): State<AppState>) -> Response {
+    let mut resp = StatusCode::OK.into_response();
+    if state.settings.oidc_userinfo_cors_enabled {
+        let h = resp.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Authorization"),
+        );
+    }
+    resp
+}

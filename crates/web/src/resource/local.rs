@@ -1,0 +1,103 @@
+//! Validation against the provider's own store (the resource server shares its database).
+//!
+//! A token is recognised when its digest names an access-token row whose application (if
+//! any) still exists and is usable and whose user (if any) exists and is active. By default
+//! nothing is cached: every request reads the store, so a token revoked through
+//! `revoke_token/` (which deletes the row) is refused by the very next request. With
+//! [`LocalValidator::with_cache`] (the `resource_server_local_cache_seconds` setting) a
+//! recognised token is remembered for at most that long and never past its expiry: a
+//! revocation then takes effect within that bound, in every process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use oauth_toolkit_core::store::{Store, StoreError};
+use oauth_toolkit_core::token_checksum::token_checksum;
+use oauth_toolkit_core::Clock;
+
+use super::cache::{TtlCache, DEFAULT_MAX_ENTRIES};
+use super::{TokenOrigin, TokenValidator, ValidToken, ValidationError};
+
+pub struct LocalValidator {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    cache: Option<(TtlCache, Duration)>,
+}
+
+impl LocalValidator {
+    /// Read the store on every request (revocation takes effect at once).
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            clock,
+            cache: None,
+        }
+    }
+
+    /// Remember recognised tokens for at most `ttl` (zero: no cache), in at most
+    /// [`DEFAULT_MAX_ENTRIES`] entries. Unknown tokens are never remembered.
+    pub fn with_cache(mut self, ttl: Duration) -> Self {
+        self.cache = (!ttl.is_zero()).then(|| (TtlCache::new(DEFAULT_MAX_ENTRIES), ttl));
+        self
+    }
+
+    async fn lookup(&self, checksum: &str) -> Result<Option<ValidToken>, StoreError> {
+        let Some(at) = self.store.find_access_token(checksum).await? else {
+            return Ok(None);
+        };
+        let application = match at.application_id {
+            None => None,
+            Some(id) => match self.store.get_application(id).await? {
+                Some(app) if app.is_usable() => Some(app),
+                _ => return Ok(None),
+            },
+        };
+        let user = match at.user_id {
+            None => None,
+            Some(id) => match self.store.get_user(id).await? {
+                Some(u) if u.is_active => Some(u),
+                _ => return Ok(None),
+            },
+        };
+        Ok(Some(ValidToken {
+            scope: at.scope,
+            expires: Some(at.expires),
+            client_id: application.as_ref().map(|a| a.client_id.clone()),
+            username: user.as_ref().map(|u| u.username.clone()),
+            subject: user.as_ref().map(|u| u.id.to_string()),
+            user,
+            application,
+            token_id: Some(at.id),
+            origin: TokenOrigin::Local,
+        }))
+    }
+}
+
+#[async_trait]
+impl TokenValidator for LocalValidator {
+    async fn validate(&self, token: &str) -> Result<Option<Arc<ValidToken>>, ValidationError> {
+        let checksum = token_checksum(token);
+        if let Some((cache, _)) = &self.cache {
+            if let Some(Some(hit)) = cache.get(&checksum) {
+                return Ok(Some(hit));
+            }
+        }
+        let found = self.lookup(&checksum).await.map_err(|e| match e {
+            StoreError::Unavailable(_) => ValidationError::unavailable(e),
+            other => ValidationError::Internal(Box::new(other)),
+        })?;
+        let Some(found) = found.map(Arc::new) else {
+            return Ok(None);
+        };
+        if let Some((cache, ttl)) = &self.cache {
+            let remaining = found
+                .expires
+                .map(|e| e - self.clock.now())
+                .and_then(|d| Duration::try_from(d).ok())
+                .unwrap_or(Duration::ZERO);
+            cache.insert(checksum, Some(found.clone()), remaining.min(*ttl));
+        }
+        Ok(Some(found))
+    }
+}
