@@ -937,7 +937,11 @@ pub async fn approve(
             family: None,
             with_refresh_token: false,
         };
-        let token = if rt.issues_id_token() {
+        // Userinfo reads an access token's `claims` request (Core §5.5) from its ID token
+        // record. `code token` sends no ID token from here, so when claims were asked for
+        // one is recorded (and signed) but not sent.
+        let record_claims = request.claims.is_some() && oidc::wants_id_token(ctx.settings, &scope);
+        let token = if rt.issues_id_token() || record_claims {
             let mut minted = mint(ctx, &issue_spec);
             let jwt = oidc::attach_id_token(ctx, app, &mut minted, id_spec.clone())
                 .await
@@ -946,7 +950,7 @@ pub async fn approve(
                 .issue_tokens(minted.pair.clone(), ctx.now)
                 .await
                 .map_err(|e| failed(OAuthError::from(e)))?;
-            id_token = Some(jwt);
+            id_token = rt.issues_id_token().then_some(jwt);
             minted.response(scope.clone())
         } else {
             issue(ctx, issue_spec).await.map_err(failed)?

@@ -20,7 +20,7 @@ use time::{Duration, OffsetDateTime};
 use crate::client_auth::{authenticate_client, extract_credentials, strip_scheme, Requirement};
 use crate::context::Ctx;
 use crate::error::{ErrorCode, OAuthError};
-use crate::models::{AccessToken, Application, Id, RefreshToken};
+use crate::models::{AccessToken, AccessTokenWithOwners, Application, Id, RefreshToken};
 use crate::params::Params;
 use crate::revocation::TokenTypeHint;
 use crate::token_checksum::token_checksum;
@@ -149,26 +149,25 @@ pub async fn authenticate_caller(
     else {
         return Ok(None);
     };
-    let Some(at) = ctx.store.find_access_token(&token_checksum(bearer)).await? else {
+    // One store call: the token with its application (whether it still exists and is usable).
+    let Some(found) = ctx
+        .store
+        .find_access_token_with_owners(&token_checksum(bearer))
+        .await?
+    else {
         return Ok(None);
     };
-    if !at.is_valid(&[INTROSPECTION_SCOPE], ctx.now) || !application_usable(ctx, &at).await? {
+    let at = found.token;
+    let application_usable = at.application_id.is_none()
+        || found
+            .application
+            .as_ref()
+            .is_some_and(Application::is_usable);
+    if !at.is_valid(&[INTROSPECTION_SCOPE], ctx.now) || !application_usable {
         tracing::info!(token_id = at.id, "introspection: bearer token refused");
         return Ok(None);
     }
     Ok(Some(Caller::Bearer(at)))
-}
-
-/// Whether the token's application (if any) still exists and is usable.
-async fn application_usable(ctx: &Ctx<'_>, at: &AccessToken) -> Result<bool, OAuthError> {
-    Ok(match at.application_id {
-        None => true,
-        Some(id) => ctx
-            .store
-            .get_application(id)
-            .await?
-            .is_some_and(|a| a.is_usable()),
-    })
 }
 
 /// Steps 3 and 4.
@@ -182,8 +181,8 @@ pub async fn describe_token(
     for kind in TokenTypeHint::search_order(hint) {
         match kind {
             TokenTypeHint::AccessToken => {
-                if let Some(at) = ctx.store.find_access_token(&checksum).await? {
-                    return describe_access_token(ctx, &at).await;
+                if let Some(found) = ctx.store.find_access_token_with_owners(&checksum).await? {
+                    return Ok(describe_access_token(ctx, found));
                 }
             }
             TokenTypeHint::RefreshToken => {
@@ -196,20 +195,23 @@ pub async fn describe_token(
     Ok(IntrospectionResponse::inactive())
 }
 
-async fn describe_access_token(
-    ctx: &Ctx<'_>,
-    at: &AccessToken,
-) -> Result<IntrospectionResponse, OAuthError> {
+/// An access token, read with its application and user in one store call.
+fn describe_access_token(ctx: &Ctx<'_>, found: AccessTokenWithOwners) -> IntrospectionResponse {
+    let at = found.token;
     if at.is_expired(ctx.now) {
-        return Ok(IntrospectionResponse::inactive());
+        return IntrospectionResponse::inactive();
     }
-    let Some(mut response) = describe(ctx, at.application_id, at.user_id, &at.scope).await? else {
-        return Ok(IntrospectionResponse::inactive());
+    let client_id = match (at.application_id, found.application) {
+        (None, _) => None,
+        (Some(_), Some(app)) if app.is_usable() => Some(app.client_id),
+        (Some(_), _) => return IntrospectionResponse::inactive(),
     };
+    let username = at.user_id.and(found.user).map(|u| u.username);
+    let mut response = active(ctx, client_id, username, at.user_id, &at.scope);
     response.token_type = Some("Bearer");
     response.exp = Some(at.expires.unix_timestamp());
     response.iat = Some(at.created.unix_timestamp());
-    Ok(response)
+    response
 }
 
 /// A refresh token is active when the refresh grant would accept it: not revoked, still
@@ -273,7 +275,18 @@ async fn describe(
         None => None,
         Some(id) => ctx.store.get_user(id).await?.map(|u| u.username),
     };
-    Ok(Some(IntrospectionResponse {
+    Ok(Some(active(ctx, client_id, username, user_id, scope)))
+}
+
+/// `active: true` with the members both token kinds share.
+fn active(
+    ctx: &Ctx<'_>,
+    client_id: Option<String>,
+    username: Option<String>,
+    user_id: Option<Id>,
+    scope: &str,
+) -> IntrospectionResponse {
+    IntrospectionResponse {
         active: true,
         scope: Some(scope.to_string()),
         client_id,
@@ -283,7 +296,7 @@ async fn describe(
         iat: None,
         sub: user_id.map(|id| id.to_string()),
         iss: Some(crate::metadata::issuer(ctx.settings)),
-    }))
+    }
 }
 
 #[cfg(test)]

@@ -359,4 +359,29 @@ pub trait Store:
     async fn ping(&self) -> Result<(), StoreError>;
     /// "sqlite" or "postgres", for logs.
     fn backend_name(&self) -> &'static str;
+
+    /// The access token with this checksum and the application and user rows it names, for
+    /// the hot paths (bearer validation, introspection). The default reads them one by one;
+    /// the sqlx store answers with a single statement (a join).
+    async fn find_access_token_with_owners(
+        &self,
+        checksum: &str,
+    ) -> Result<Option<AccessTokenWithOwners>, StoreError> {
+        let Some(token) = self.find_access_token(checksum).await? else {
+            return Ok(None);
+        };
+        let application = match token.application_id {
+            Some(id) => self.get_application(id).await?,
+            None => None,
+        };
+        let user = match token.user_id {
+            Some(id) => self.get_user(id).await?,
+            None => None,
+        };
+        Ok(Some(AccessTokenWithOwners {
+            token,
+            application,
+            user,
+        }))
+    }
 }

@@ -72,6 +72,10 @@ pub struct ServeArgs {
     /// /api/rw, /api/music, …), built with the resource-server extractors.
     #[arg(long)]
     pub demo_api: bool,
+    /// Serve GET /debug/stats ({"db_statements": N}: statements sent to the database so
+    /// far) and log the total at shutdown. For benchmarks (docs/performance.md); off by default.
+    #[arg(long)]
+    pub debug_stats: bool,
 }
 
 #[derive(Debug, Args)]

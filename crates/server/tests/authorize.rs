@@ -870,8 +870,9 @@ async fn consent_decisions_redirect_to_the_client(env: Env) {
     server.terminate();
 }
 
-/// Item 44: a POST without the session's CSRF token is refused with 403 and issues nothing;
-/// the same for login and logout.
+/// Item 44: a consent POST without the session's CSRF token is refused with 403 and issues
+/// nothing (without the field at all it is an authorization request: the consent page); the
+/// same for login and logout.
 async fn csrf_missing_or_wrong_is_forbidden(env: Env) {
     let (server, a, _) = fixture(&env, &[]);
     let b = Browser::new(&server.base);
@@ -883,8 +884,12 @@ async fn csrf_missing_or_wrong_is_forbidden(env: Env) {
     let allow = params(&a, &[("allow", "True")]);
     let doubled = [good.clone(), good.clone()];
     let longer = [format!("{good}x")];
-    let tokens: [&[String]; 6] = [
-        &[],
+    // No CSRF field at all: not the consent form but an authorization request by POST (OIDC
+    // Core §3.1.2.1), answered like the GET: the consent page, `allow` ignored, nothing issued.
+    let p = b.post(AUTHORIZE, &allow).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.location().is_none());
+    let tokens: [&[String]; 5] = [
         &["wrong".to_string()],
         &[String::new()],
         std::slice::from_ref(&others_token),

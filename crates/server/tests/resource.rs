@@ -277,16 +277,12 @@ fn example_binary() -> PathBuf {
         let target = dir.parent().unwrap().to_path_buf();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "protected-api",
-            "--bin",
-            "protected-api",
-        ])
-        .env("CARGO_TARGET_DIR", &target)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        // `--workspace --bins`, not `-p protected-api`: with the whole workspace selected the
+        // dependencies' features unify exactly as for the test build, so nothing but the
+        // example itself is compiled (`scripts/test` builds it up front anyway).
+        cmd.args(["build", "--quiet", "--workspace", "--bins"])
+            .env("CARGO_TARGET_DIR", &target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
         if dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }

@@ -8,6 +8,7 @@ mod postgres;
 mod rows;
 mod sql_store;
 mod sqlite;
+pub mod stats;
 mod time_codec;
 
 pub use database::{Database, OpenOptions};

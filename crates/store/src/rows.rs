@@ -138,6 +138,99 @@ impl TryFrom<AccessTokenRow> for AccessToken {
     }
 }
 
+/// `SELECT t.*, a.… AS a_…, u.… AS u_…` of an access token left-joined to its application
+/// and user (`find_access_token_with_owners`): the joined columns are all NULL when there is
+/// no such row.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccessTokenWithOwnersRow {
+    #[sqlx(flatten)]
+    token: AccessTokenRow,
+    a_id: Option<i64>,
+    a_client_id: Option<String>,
+    a_user_id: Option<i64>,
+    a_redirect_uris: Option<String>,
+    a_post_logout_redirect_uris: Option<String>,
+    a_client_type: Option<String>,
+    a_authorization_grant_type: Option<String>,
+    a_client_secret: Option<String>,
+    a_hash_client_secret: Option<bool>,
+    a_name: Option<String>,
+    a_skip_authorization: Option<bool>,
+    a_algorithm: Option<String>,
+    a_allowed_origins: Option<String>,
+    a_created: Option<i64>,
+    a_updated: Option<i64>,
+    u_id: Option<i64>,
+    u_username: Option<String>,
+    u_email: Option<String>,
+    u_first_name: Option<String>,
+    u_last_name: Option<String>,
+    u_password: Option<String>,
+    u_is_active: Option<bool>,
+    u_is_staff: Option<bool>,
+    u_is_superuser: Option<bool>,
+    u_date_joined: Option<i64>,
+    u_last_login: Option<i64>,
+}
+
+/// A NOT NULL column of a joined row that was found.
+fn joined<T>(v: Option<T>, column: &str) -> Result<T, StoreError> {
+    v.ok_or_else(|| corrupt(column, "NULL in a joined row".into()))
+}
+
+impl TryFrom<AccessTokenWithOwnersRow> for AccessTokenWithOwners {
+    type Error = StoreError;
+    fn try_from(r: AccessTokenWithOwnersRow) -> Result<Self, StoreError> {
+        let application = match r.a_id {
+            None => None,
+            Some(id) => Some(Application::try_from(ApplicationRow {
+                id,
+                client_id: joined(r.a_client_id, "client_id")?,
+                user_id: r.a_user_id,
+                redirect_uris: joined(r.a_redirect_uris, "redirect_uris")?,
+                post_logout_redirect_uris: joined(
+                    r.a_post_logout_redirect_uris,
+                    "post_logout_redirect_uris",
+                )?,
+                client_type: joined(r.a_client_type, "client_type")?,
+                authorization_grant_type: joined(
+                    r.a_authorization_grant_type,
+                    "authorization_grant_type",
+                )?,
+                client_secret: joined(r.a_client_secret, "client_secret")?,
+                hash_client_secret: joined(r.a_hash_client_secret, "hash_client_secret")?,
+                name: joined(r.a_name, "name")?,
+                skip_authorization: joined(r.a_skip_authorization, "skip_authorization")?,
+                algorithm: joined(r.a_algorithm, "algorithm")?,
+                allowed_origins: joined(r.a_allowed_origins, "allowed_origins")?,
+                created: joined(r.a_created, "created")?,
+                updated: joined(r.a_updated, "updated")?,
+            })?),
+        };
+        let user = match r.u_id {
+            None => None,
+            Some(id) => Some(User::from(UserRow {
+                id,
+                username: joined(r.u_username, "username")?,
+                email: joined(r.u_email, "email")?,
+                first_name: joined(r.u_first_name, "first_name")?,
+                last_name: joined(r.u_last_name, "last_name")?,
+                password: joined(r.u_password, "password")?,
+                is_active: joined(r.u_is_active, "is_active")?,
+                is_staff: joined(r.u_is_staff, "is_staff")?,
+                is_superuser: joined(r.u_is_superuser, "is_superuser")?,
+                date_joined: joined(r.u_date_joined, "date_joined")?,
+                last_login: r.u_last_login,
+            })),
+        };
+        Ok(AccessTokenWithOwners {
+            token: r.token.try_into()?,
+            application,
+            user,
+        })
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct RefreshTokenRow {
     id: i64,

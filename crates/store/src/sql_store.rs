@@ -18,6 +18,7 @@ macro_rules! impl_sql_store {
         use uuid::Uuid;
 
         use crate::error::{map_err, unstorable};
+        use crate::stats::counted;
         use crate::rows::*;
         use crate::time_codec::to_db;
 
@@ -25,11 +26,15 @@ macro_rules! impl_sql_store {
             f.map(|u| u.hyphenated().to_string())
         }
 
-        async fn insert_access_token<'c>(
-            tx: &mut sqlx::Transaction<'c, <$store as crate::sql_store::HasDb>::Db>,
+        /// One INSERT of an access token, on a pool or inside a transaction.
+        async fn insert_access_token<'e, E>(
+            executor: E,
             t: NewAccessToken,
             now: OffsetDateTime,
-        ) -> Result<AccessToken, StoreError> {
+        ) -> Result<AccessToken, StoreError>
+        where
+            E: sqlx::Executor<'e, Database = <$store as crate::sql_store::HasDb>::Db>,
+        {
             sqlx::query_as::<_, AccessTokenRow>(
                 "INSERT INTO oauth2_provider_accesstoken (user_id, source_refresh_token_id, token, \
                  token_checksum, id_token_id, application_id, expires, scope, token_family, \
@@ -46,18 +51,22 @@ macro_rules! impl_sql_store {
             .bind(t.scope)
             .bind(family(t.token_family))
             .bind(to_db(now))
-            .fetch_one(&mut **tx)
+            .fetch_one(counted(executor))
             .await
             .map_err(map_err)?
             .try_into()
         }
 
-        async fn insert_refresh_token<'c>(
-            tx: &mut sqlx::Transaction<'c, <$store as crate::sql_store::HasDb>::Db>,
+        /// One INSERT of a refresh token, on a pool or inside a transaction.
+        async fn insert_refresh_token<'e, E>(
+            executor: E,
             t: NewRefreshToken,
             access_token_id: Option<Id>,
             now: OffsetDateTime,
-        ) -> Result<RefreshToken, StoreError> {
+        ) -> Result<RefreshToken, StoreError>
+        where
+            E: sqlx::Executor<'e, Database = <$store as crate::sql_store::HasDb>::Db>,
+        {
             sqlx::query_as::<_, RefreshTokenRow>(
                 "INSERT INTO oauth2_provider_refreshtoken (user_id, token, token_checksum, \
                  application_id, access_token_id, token_family, created, updated) \
@@ -70,7 +79,7 @@ macro_rules! impl_sql_store {
             .bind(access_token_id)
             .bind(family(t.token_family))
             .bind(to_db(now))
-            .fetch_one(&mut **tx)
+            .fetch_one(counted(executor))
             .await
             .map_err(map_err)?
             .try_into()
@@ -93,7 +102,7 @@ macro_rules! impl_sql_store {
                 .bind(u.is_staff)
                 .bind(u.is_superuser)
                 .bind(to_db(now))
-                .fetch_one(&self.write)
+                .fetch_one(counted(&self.write))
                 .await
                 .map(User::from)
                 .map_err(map_err)
@@ -102,7 +111,7 @@ macro_rules! impl_sql_store {
             async fn get_user(&self, id: Id) -> Result<Option<User>, StoreError> {
                 sqlx::query_as::<_, UserRow>("SELECT * FROM oauth_toolkit_user WHERE id = $1")
                     .bind(id)
-                    .fetch_optional(&self.read)
+                    .fetch_optional(counted(&self.read))
                     .await
                     .map(|r| r.map(User::from))
                     .map_err(map_err)
@@ -114,7 +123,7 @@ macro_rules! impl_sql_store {
                 }
                 sqlx::query_as::<_, UserRow>("SELECT * FROM oauth_toolkit_user WHERE username = $1")
                     .bind(username)
-                    .fetch_optional(&self.read)
+                    .fetch_optional(counted(&self.read))
                     .await
                     .map(|r| r.map(User::from))
                     .map_err(map_err)
@@ -124,7 +133,7 @@ macro_rules! impl_sql_store {
                 sqlx::query("UPDATE oauth_toolkit_user SET password = $2 WHERE id = $1")
                     .bind(id)
                     .bind(password_hash)
-                    .execute(&self.write)
+                    .execute(counted(&self.write))
                     .await
                     .map(|_| ())
                     .map_err(map_err)
@@ -134,7 +143,7 @@ macro_rules! impl_sql_store {
                 sqlx::query("UPDATE oauth_toolkit_user SET last_login = $2 WHERE id = $1")
                     .bind(id)
                     .bind(to_db(now))
-                    .execute(&self.write)
+                    .execute(counted(&self.write))
                     .await
                     .map(|_| ())
                     .map_err(map_err)
@@ -168,7 +177,7 @@ macro_rules! impl_sql_store {
                 .bind(a.algorithm.as_str())
                 .bind(a.allowed_origins)
                 .bind(to_db(now))
-                .fetch_one(&self.write)
+                .fetch_one(counted(&self.write))
                 .await
                 .map_err(map_err)?;
                 row.try_into()
@@ -179,7 +188,7 @@ macro_rules! impl_sql_store {
                     "SELECT * FROM oauth2_provider_application WHERE id = $1",
                 )
                 .bind(id)
-                .fetch_optional(&self.read)
+                .fetch_optional(counted(&self.read))
                 .await
                 .map_err(map_err)?
                 .map(Application::try_from)
@@ -197,7 +206,7 @@ macro_rules! impl_sql_store {
                     "SELECT * FROM oauth2_provider_application WHERE client_id = $1",
                 )
                 .bind(client_id)
-                .fetch_optional(&self.read)
+                .fetch_optional(counted(&self.read))
                 .await
                 .map_err(map_err)?
                 .map(Application::try_from)
@@ -209,7 +218,7 @@ macro_rules! impl_sql_store {
                     "SELECT * FROM oauth2_provider_application WHERE user_id = $1 ORDER BY id",
                 )
                 .bind(user_id)
-                .fetch_all(&self.read)
+                .fetch_all(counted(&self.read))
                 .await
                 .map_err(map_err)?
                 .into_iter()
@@ -243,7 +252,7 @@ macro_rules! impl_sql_store {
                 .bind(a.algorithm.as_str())
                 .bind(&a.allowed_origins)
                 .bind(to_db(now))
-                .fetch_optional(&self.write)
+                .fetch_optional(counted(&self.write))
                 .await
                 .map_err(map_err)?
                 .map(Application::try_from)
@@ -253,7 +262,7 @@ macro_rules! impl_sql_store {
             async fn delete_application(&self, id: Id) -> Result<bool, StoreError> {
                 sqlx::query("DELETE FROM oauth2_provider_application WHERE id = $1")
                     .bind(id)
-                    .execute(&self.write)
+                    .execute(counted(&self.write))
                     .await
                     .map(|r| r.rows_affected() > 0)
                     .map_err(map_err)
@@ -284,7 +293,7 @@ macro_rules! impl_sql_store {
                 .bind(to_db(now))
                 .bind(g.auth_time.map(to_db))
                 .bind(g.sid)
-                .fetch_one(&self.write)
+                .fetch_one(counted(&self.write))
                 .await
                 .map_err(map_err)?
                 .try_into()
@@ -296,7 +305,7 @@ macro_rules! impl_sql_store {
                 }
                 sqlx::query_as::<_, GrantRow>("SELECT * FROM oauth2_provider_grant WHERE code_checksum = $1")
                     .bind(code_checksum)
-                    .fetch_optional(&self.read)
+                    .fetch_optional(counted(&self.read))
                     .await
                     .map_err(map_err)?
                     .map(Grant::try_from)
@@ -317,7 +326,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(code_checksum)
                 .bind(to_db(now))
-                .fetch_optional(&self.write)
+                .fetch_optional(counted(&self.write))
                 .await
                 .map_err(map_err)?;
                 if let Some(row) = taken {
@@ -327,7 +336,7 @@ macro_rules! impl_sql_store {
                     "SELECT * FROM oauth2_provider_grant WHERE code_checksum = $1",
                 )
                 .bind(code_checksum)
-                .fetch_optional(&self.write)
+                .fetch_optional(counted(&self.write))
                 .await
                 .map_err(map_err)?;
                 Ok(match existing {
@@ -339,7 +348,7 @@ macro_rules! impl_sql_store {
             async fn delete_grant(&self, id: Id) -> Result<bool, StoreError> {
                 sqlx::query("DELETE FROM oauth2_provider_grant WHERE id = $1")
                     .bind(id)
-                    .execute(&self.write)
+                    .execute(counted(&self.write))
                     .await
                     .map(|r| r.rows_affected() > 0)
                     .map_err(map_err)
@@ -353,14 +362,17 @@ macro_rules! impl_sql_store {
                 pair: NewTokenPair,
                 now: OffsetDateTime,
             ) -> Result<(AccessToken, Option<RefreshToken>), StoreError> {
-                let mut tx = self.write.begin().await.map_err(map_err)?;
-                let at = insert_access_token(&mut tx, pair.access, now).await?;
-                let rt = match pair.refresh {
-                    Some(rt) => Some(insert_refresh_token(&mut tx, rt, Some(at.id), now).await?),
-                    None => None,
+                // An access token alone (client_credentials) is one statement, atomic by
+                // itself: no BEGIN/COMMIT round trips.
+                let Some(refresh) = pair.refresh else {
+                    let at = insert_access_token(&self.write, pair.access, now).await?;
+                    return Ok((at, None));
                 };
-                tx.commit().await.map_err(map_err)?;
-                Ok((at, rt))
+                let mut tx = counted(&self.write).begin().await.map_err(map_err)?;
+                let at = insert_access_token(&mut *tx, pair.access, now).await?;
+                let rt = insert_refresh_token(&mut *tx, refresh, Some(at.id), now).await?;
+                counted(tx).commit().await.map_err(map_err)?;
+                Ok((at, Some(rt)))
             }
 
             async fn rotate_refresh_token(
@@ -369,7 +381,7 @@ macro_rules! impl_sql_store {
                 pair: NewTokenPair,
                 now: OffsetDateTime,
             ) -> Result<Rotation, StoreError> {
-                let mut tx = self.write.begin().await.map_err(map_err)?;
+                let mut tx = counted(&self.write).begin().await.map_err(map_err)?;
                 // The conditional UPDATE is the single-use gate: one of any racing callers wins.
                 let claimed = sqlx::query_scalar::<_, Option<i64>>(
                     "UPDATE oauth2_provider_refreshtoken SET revoked = $2, updated = $2 \
@@ -377,7 +389,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(old_refresh_id)
                 .bind(to_db(now))
-                .fetch_optional(&mut *tx)
+                .fetch_optional(counted(&mut *tx))
                 .await
                 .map_err(map_err)?;
                 let Some(old_access) = claimed else {
@@ -386,7 +398,7 @@ macro_rules! impl_sql_store {
                         "SELECT * FROM oauth2_provider_refreshtoken WHERE id = $1",
                     )
                     .bind(old_refresh_id)
-                    .fetch_optional(&self.write)
+                    .fetch_optional(counted(&self.write))
                     .await
                     .map_err(map_err)?;
                     return Ok(match existing {
@@ -397,18 +409,18 @@ macro_rules! impl_sql_store {
                 if let Some(old_access) = old_access {
                     sqlx::query("DELETE FROM oauth2_provider_accesstoken WHERE id = $1")
                         .bind(old_access)
-                        .execute(&mut *tx)
+                        .execute(counted(&mut *tx))
                         .await
                         .map_err(map_err)?;
                 }
                 let mut access = pair.access;
                 access.source_refresh_token_id = Some(old_refresh_id);
-                let at = insert_access_token(&mut tx, access, now).await?;
+                let at = insert_access_token(&mut *tx, access, now).await?;
                 let Some(refresh) = pair.refresh else {
                     return Err(StoreError::Backend("rotation without a new refresh token".into()));
                 };
-                let rt = insert_refresh_token(&mut tx, refresh, Some(at.id), now).await?;
-                tx.commit().await.map_err(map_err)?;
+                let rt = insert_refresh_token(&mut *tx, refresh, Some(at.id), now).await?;
+                counted(tx).commit().await.map_err(map_err)?;
                 Ok(Rotation::Rotated(Box::new((at, rt))))
             }
 
@@ -431,7 +443,7 @@ macro_rules! impl_sql_store {
                 .bind(to_db(expires))
                 .bind(scope)
                 .bind(to_db(now))
-                .fetch_optional(&self.write)
+                .fetch_optional(counted(&self.write))
                 .await
                 .map_err(map_err)?
                 .map(AccessToken::try_from)
@@ -446,7 +458,7 @@ macro_rules! impl_sql_store {
                     "SELECT * FROM oauth2_provider_accesstoken WHERE source_refresh_token_id = $1",
                 )
                 .bind(refresh_token_id)
-                .fetch_optional(&self.write)
+                .fetch_optional(counted(&self.write))
                 .await
                 .map_err(map_err)?
                 .map(AccessToken::try_from)
@@ -461,7 +473,7 @@ macro_rules! impl_sql_store {
                     "SELECT * FROM oauth2_provider_refreshtoken WHERE access_token_id = $1",
                 )
                 .bind(access_token_id)
-                .fetch_optional(&self.write)
+                .fetch_optional(counted(&self.write))
                 .await
                 .map_err(map_err)?
                 .map(RefreshToken::try_from)
@@ -481,7 +493,7 @@ macro_rules! impl_sql_store {
                 .bind(user_id)
                 .bind(application_id)
                 .bind(to_db(now))
-                .fetch_all(&self.read)
+                .fetch_all(counted(&self.read))
                 .await
                 .map_err(map_err)?
                 .into_iter()
@@ -494,32 +506,13 @@ macro_rules! impl_sql_store {
                 t: NewAccessToken,
                 now: OffsetDateTime,
             ) -> Result<AccessToken, StoreError> {
-                sqlx::query_as::<_, AccessTokenRow>(
-                    "INSERT INTO oauth2_provider_accesstoken (user_id, source_refresh_token_id, token, \
-                     token_checksum, id_token_id, application_id, expires, scope, token_family, \
-                     created, updated) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING *",
-                )
-                .bind(t.user_id)
-                .bind(t.source_refresh_token_id)
-                .bind(t.token)
-                .bind(t.token_checksum)
-                .bind(t.id_token_id)
-                .bind(t.application_id)
-                .bind(to_db(t.expires))
-                .bind(t.scope)
-                .bind(family(t.token_family))
-                .bind(to_db(now))
-                .fetch_one(&self.write)
-                .await
-                .map_err(map_err)?
-                .try_into()
+                insert_access_token(&self.write, t, now).await
             }
 
             async fn get_access_token(&self, id: Id) -> Result<Option<AccessToken>, StoreError> {
                 sqlx::query_as::<_, AccessTokenRow>("SELECT * FROM oauth2_provider_accesstoken WHERE id = $1")
                     .bind(id)
-                    .fetch_optional(&self.read)
+                    .fetch_optional(counted(&self.read))
                     .await
                     .map_err(map_err)?
                     .map(AccessToken::try_from)
@@ -534,7 +527,7 @@ macro_rules! impl_sql_store {
                     "SELECT * FROM oauth2_provider_accesstoken WHERE token_checksum = $1",
                 )
                 .bind(checksum)
-                .fetch_optional(&self.read)
+                .fetch_optional(counted(&self.read))
                 .await
                 .map_err(map_err)?
                 .map(AccessToken::try_from)
@@ -547,7 +540,7 @@ macro_rules! impl_sql_store {
                      ORDER BY created DESC, id DESC",
                 )
                 .bind(user_id)
-                .fetch_all(&self.read)
+                .fetch_all(counted(&self.read))
                 .await
                 .map_err(map_err)?
                 .into_iter()
@@ -558,31 +551,31 @@ macro_rules! impl_sql_store {
             async fn delete_access_token(&self, id: Id) -> Result<bool, StoreError> {
                 sqlx::query("DELETE FROM oauth2_provider_accesstoken WHERE id = $1")
                     .bind(id)
-                    .execute(&self.write)
+                    .execute(counted(&self.write))
                     .await
                     .map(|r| r.rows_affected() > 0)
                     .map_err(map_err)
             }
 
             async fn revoke_access_token(&self, id: Id, now: OffsetDateTime) -> Result<bool, StoreError> {
-                let mut tx = self.write.begin().await.map_err(map_err)?;
+                let mut tx = counted(&self.write).begin().await.map_err(map_err)?;
                 sqlx::query(
                     "UPDATE oauth2_provider_refreshtoken SET revoked = $2, updated = $2 \
                      WHERE access_token_id = $1 AND revoked IS NULL",
                 )
                 .bind(id)
                 .bind(to_db(now))
-                .execute(&mut *tx)
+                .execute(counted(&mut *tx))
                 .await
                 .map_err(map_err)?;
                 // ON DELETE SET NULL unbinds the refresh token.
                 let deleted = sqlx::query("DELETE FROM oauth2_provider_accesstoken WHERE id = $1")
                     .bind(id)
-                    .execute(&mut *tx)
+                    .execute(counted(&mut *tx))
                     .await
                     .map_err(map_err)?
                     .rows_affected();
-                tx.commit().await.map_err(map_err)?;
+                counted(tx).commit().await.map_err(map_err)?;
                 Ok(deleted > 0)
             }
 
@@ -591,28 +584,14 @@ macro_rules! impl_sql_store {
                 t: NewRefreshToken,
                 now: OffsetDateTime,
             ) -> Result<RefreshToken, StoreError> {
-                sqlx::query_as::<_, RefreshTokenRow>(
-                    "INSERT INTO oauth2_provider_refreshtoken (user_id, token, token_checksum, \
-                     application_id, access_token_id, token_family, created, updated) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *",
-                )
-                .bind(t.user_id)
-                .bind(t.token)
-                .bind(t.token_checksum)
-                .bind(t.application_id)
-                .bind(t.access_token_id)
-                .bind(family(t.token_family))
-                .bind(to_db(now))
-                .fetch_one(&self.write)
-                .await
-                .map_err(map_err)?
-                .try_into()
+                let access_token_id = t.access_token_id;
+                insert_refresh_token(&self.write, t, access_token_id, now).await
             }
 
             async fn get_refresh_token(&self, id: Id) -> Result<Option<RefreshToken>, StoreError> {
                 sqlx::query_as::<_, RefreshTokenRow>("SELECT * FROM oauth2_provider_refreshtoken WHERE id = $1")
                     .bind(id)
-                    .fetch_optional(&self.read)
+                    .fetch_optional(counted(&self.read))
                     .await
                     .map_err(map_err)?
                     .map(RefreshToken::try_from)
@@ -627,7 +606,7 @@ macro_rules! impl_sql_store {
                     "SELECT * FROM oauth2_provider_refreshtoken WHERE token_checksum = $1",
                 )
                 .bind(checksum)
-                .fetch_optional(&self.read)
+                .fetch_optional(counted(&self.read))
                 .await
                 .map_err(map_err)?
                 .map(RefreshToken::try_from)
@@ -646,14 +625,14 @@ macro_rules! impl_sql_store {
                 .bind(id)
                 .bind(access_token_id)
                 .bind(to_db(now))
-                .execute(&self.write)
+                .execute(counted(&self.write))
                 .await
                 .map(|_| ())
                 .map_err(map_err)
             }
 
             async fn revoke_refresh_token(&self, id: Id, now: OffsetDateTime) -> Result<bool, StoreError> {
-                let mut tx = self.write.begin().await.map_err(map_err)?;
+                let mut tx = counted(&self.write).begin().await.map_err(map_err)?;
                 // The conditional UPDATE is the lock: a second revoker finds `revoked` set.
                 let access_token = sqlx::query_scalar::<_, Option<i64>>(
                     "UPDATE oauth2_provider_refreshtoken SET revoked = $2, updated = $2 \
@@ -661,21 +640,21 @@ macro_rules! impl_sql_store {
                 )
                 .bind(id)
                 .bind(to_db(now))
-                .fetch_optional(&mut *tx)
+                .fetch_optional(counted(&mut *tx))
                 .await
                 .map_err(map_err)?;
                 let Some(access_token) = access_token else {
-                    tx.commit().await.map_err(map_err)?;
+                    counted(tx).commit().await.map_err(map_err)?;
                     return Ok(false);
                 };
                 if let Some(at) = access_token {
                     sqlx::query("DELETE FROM oauth2_provider_accesstoken WHERE id = $1")
                         .bind(at)
-                        .execute(&mut *tx)
+                        .execute(counted(&mut *tx))
                         .await
                         .map_err(map_err)?;
                 }
-                tx.commit().await.map_err(map_err)?;
+                counted(tx).commit().await.map_err(map_err)?;
                 Ok(true)
             }
 
@@ -690,7 +669,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(id)
                 .bind(to_db(now))
-                .fetch_optional(&self.write)
+                .fetch_optional(counted(&self.write))
                 .await
                 .map_err(map_err)?;
                 if let Some(row) = taken {
@@ -700,7 +679,7 @@ macro_rules! impl_sql_store {
                     "SELECT * FROM oauth2_provider_refreshtoken WHERE id = $1",
                 )
                 .bind(id)
-                .fetch_optional(&self.write)
+                .fetch_optional(counted(&self.write))
                 .await
                 .map_err(map_err)?;
                 Ok(match existing {
@@ -711,14 +690,14 @@ macro_rules! impl_sql_store {
 
             async fn revoke_token_family(&self, f: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
                 let f = f.hyphenated().to_string();
-                let mut tx = self.write.begin().await.map_err(map_err)?;
+                let mut tx = counted(&self.write).begin().await.map_err(map_err)?;
                 sqlx::query(
                     "DELETE FROM oauth2_provider_accesstoken WHERE token_family = $1 OR id IN \
                      (SELECT access_token_id FROM oauth2_provider_refreshtoken \
                       WHERE token_family = $1 AND access_token_id IS NOT NULL)",
                 )
                 .bind(&f)
-                .execute(&mut *tx)
+                .execute(counted(&mut *tx))
                 .await
                 .map_err(map_err)?;
                 let revoked = sqlx::query(
@@ -727,11 +706,11 @@ macro_rules! impl_sql_store {
                 )
                 .bind(&f)
                 .bind(to_db(now))
-                .execute(&mut *tx)
+                .execute(counted(&mut *tx))
                 .await
                 .map_err(map_err)?
                 .rows_affected();
-                tx.commit().await.map_err(map_err)?;
+                counted(tx).commit().await.map_err(map_err)?;
                 Ok(revoked)
             }
         }
@@ -753,7 +732,7 @@ macro_rules! impl_sql_store {
                 .bind(t.auth_time.map(to_db))
                 .bind(t.sid)
                 .bind(t.claims)
-                .fetch_one(&self.write)
+                .fetch_one(counted(&self.write))
                 .await
                 .map_err(map_err)?
                 .try_into()
@@ -762,7 +741,7 @@ macro_rules! impl_sql_store {
             async fn find_id_token_by_jti(&self, jti: Uuid) -> Result<Option<IdToken>, StoreError> {
                 sqlx::query_as::<_, IdTokenRow>("SELECT * FROM oauth2_provider_idtoken WHERE jti = $1")
                     .bind(jti.hyphenated().to_string())
-                    .fetch_optional(&self.read)
+                    .fetch_optional(counted(&self.read))
                     .await
                     .map_err(map_err)?
                     .map(IdToken::try_from)
@@ -772,7 +751,7 @@ macro_rules! impl_sql_store {
             async fn get_id_token(&self, id: Id) -> Result<Option<IdToken>, StoreError> {
                 sqlx::query_as::<_, IdTokenRow>("SELECT * FROM oauth2_provider_idtoken WHERE id = $1")
                     .bind(id)
-                    .fetch_optional(&self.read)
+                    .fetch_optional(counted(&self.read))
                     .await
                     .map_err(map_err)?
                     .map(IdToken::try_from)
@@ -785,7 +764,7 @@ macro_rules! impl_sql_store {
                 application_id: Id,
                 now: OffsetDateTime,
             ) -> Result<u64, StoreError> {
-                let mut tx = self.write.begin().await.map_err(map_err)?;
+                let mut tx = counted(&self.write).begin().await.map_err(map_err)?;
                 sqlx::query(
                     "UPDATE oauth2_provider_refreshtoken SET revoked = $3, updated = $3, \
                      access_token_id = NULL \
@@ -794,7 +773,7 @@ macro_rules! impl_sql_store {
                 .bind(user_id)
                 .bind(application_id)
                 .bind(to_db(now))
-                .execute(&mut *tx)
+                .execute(counted(&mut *tx))
                 .await
                 .map_err(map_err)?;
                 let deleted = sqlx::query(
@@ -802,7 +781,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(user_id)
                 .bind(application_id)
-                .execute(&mut *tx)
+                .execute(counted(&mut *tx))
                 .await
                 .map_err(map_err)?
                 .rows_affected();
@@ -811,17 +790,17 @@ macro_rules! impl_sql_store {
                 )
                 .bind(user_id)
                 .bind(application_id)
-                .execute(&mut *tx)
+                .execute(counted(&mut *tx))
                 .await
                 .map_err(map_err)?;
-                tx.commit().await.map_err(map_err)?;
+                counted(tx).commit().await.map_err(map_err)?;
                 Ok(deleted)
             }
 
             async fn delete_id_token(&self, id: Id) -> Result<bool, StoreError> {
                 sqlx::query("DELETE FROM oauth2_provider_idtoken WHERE id = $1")
                     .bind(id)
-                    .execute(&self.write)
+                    .execute(counted(&self.write))
                     .await
                     .map(|r| r.rows_affected() > 0)
                     .map_err(map_err)
@@ -848,7 +827,7 @@ macro_rules! impl_sql_store {
                 .bind(to_db(g.expires))
                 .bind(g.client_id)
                 .bind(to_db(now))
-                .fetch_one(&self.write)
+                .fetch_one(counted(&self.write))
                 .await
                 .map_err(map_err)?
                 .try_into()
@@ -862,7 +841,7 @@ macro_rules! impl_sql_store {
                     "SELECT * FROM oauth2_provider_devicegrant WHERE device_code_checksum = $1",
                 )
                 .bind(checksum)
-                .fetch_optional(&self.read)
+                .fetch_optional(counted(&self.read))
                 .await
                 .map_err(map_err)?
                 .map(DeviceGrant::try_from)
@@ -880,7 +859,7 @@ macro_rules! impl_sql_store {
                     "SELECT * FROM oauth2_provider_devicegrant WHERE user_code = $1",
                 )
                 .bind(user_code)
-                .fetch_optional(&self.read)
+                .fetch_optional(counted(&self.read))
                 .await
                 .map_err(map_err)?
                 .map(DeviceGrant::try_from)
@@ -902,7 +881,7 @@ macro_rules! impl_sql_store {
                 .bind(from.as_str())
                 .bind(to.as_str())
                 .bind(user_id)
-                .execute(&self.write)
+                .execute(counted(&self.write))
                 .await
                 .map(|r| r.rows_affected() > 0)
                 .map_err(map_err)
@@ -920,7 +899,7 @@ macro_rules! impl_sql_store {
                      WHERE device_code_checksum = $1 AND status = 'authorized' RETURNING *",
                 )
                 .bind(checksum)
-                .fetch_optional(&self.write)
+                .fetch_optional(counted(&self.write))
                 .await
                 .map_err(map_err)?
                 .map(DeviceGrant::try_from)
@@ -935,7 +914,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(id)
                 .bind(user_id)
-                .execute(&self.write)
+                .execute(counted(&self.write))
                 .await
                 .map(|r| r.rows_affected() > 0)
                 .map_err(map_err)
@@ -955,7 +934,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(id)
                 .bind(to_db(now))
-                .execute(&self.write)
+                .execute(counted(&self.write))
                 .await
                 .map_err(map_err)?
                 .rows_affected()
@@ -972,7 +951,7 @@ macro_rules! impl_sql_store {
                 .bind(id)
                 .bind(to_db(now))
                 .bind(max_interval)
-                .fetch_optional(&self.write)
+                .fetch_optional(counted(&self.write))
                 .await
                 .map_err(map_err)?;
                 Ok(match interval {
@@ -992,12 +971,12 @@ macro_rules! impl_sql_store {
                 .bind(name)
                 .bind(candidate)
                 .bind(to_db(OffsetDateTime::now_utc()))
-                .execute(&self.write)
+                .execute(counted(&self.write))
                 .await
                 .map_err(map_err)?;
                 sqlx::query_scalar::<_, String>("SELECT value FROM oauth_toolkit_secret WHERE name = $1")
                     .bind(name)
-                    .fetch_one(&self.write)
+                    .fetch_one(counted(&self.write))
                     .await
                     .map_err(map_err)
             }
@@ -1010,7 +989,7 @@ macro_rules! impl_sql_store {
                     "SELECT id, kid, algorithm, private_key, created FROM oauth_toolkit_signingkey \
                      ORDER BY id DESC",
                 )
-                .fetch_all(&self.read)
+                .fetch_all(counted(&self.read))
                 .await
                 .map_err(map_err)?;
                 Ok(rows.into_iter().map(SigningKey::from).collect())
@@ -1025,7 +1004,7 @@ macro_rules! impl_sql_store {
                 .bind(k.algorithm)
                 .bind(k.private_key)
                 .bind(to_db(now))
-                .fetch_one(&self.write)
+                .fetch_one(counted(&self.write))
                 .await
                 .map(SigningKey::from)
                 .map_err(map_err)
@@ -1044,14 +1023,14 @@ macro_rules! impl_sql_store {
                 .bind(k.algorithm)
                 .bind(k.private_key)
                 .bind(to_db(now))
-                .execute(&self.write)
+                .execute(counted(&self.write))
                 .await
                 .map_err(map_err)?;
                 let rows = sqlx::query_as::<_, SigningKeyRow>(
                     "SELECT id, kid, algorithm, private_key, created FROM oauth_toolkit_signingkey \
                      ORDER BY id DESC",
                 )
-                .fetch_all(&self.write)
+                .fetch_all(counted(&self.write))
                 .await
                 .map_err(map_err)?;
                 Ok(rows.into_iter().map(SigningKey::from).collect())
@@ -1060,7 +1039,7 @@ macro_rules! impl_sql_store {
             async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
                 sqlx::query("DELETE FROM oauth_toolkit_signingkey WHERE kid = $1")
                     .bind(kid)
-                    .execute(&self.write)
+                    .execute(counted(&self.write))
                     .await
                     .map(|r| r.rows_affected() > 0)
                     .map_err(map_err)
@@ -1134,7 +1113,7 @@ macro_rules! impl_sql_store {
                     .bind(cutoff)
                     .bind(after_id)
                     .bind(limit)
-                    .fetch_all(&self.write)
+                    .fetch_all(counted(&self.write))
                     .await
                     .map_err(map_err)?;
                 Ok((ids.len() as u64, ids.into_iter().max()))
@@ -1145,7 +1124,7 @@ macro_rules! impl_sql_store {
         impl Store for $store {
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query_scalar::<_, i32>("SELECT 1")
-                    .fetch_one(&self.read)
+                    .fetch_one(counted(&self.read))
                     .await
                     .map(|_| ())
                     .map_err(map_err)
@@ -1153,6 +1132,42 @@ macro_rules! impl_sql_store {
 
             fn backend_name(&self) -> &'static str {
                 $backend
+            }
+
+            async fn find_access_token_with_owners(
+                &self,
+                checksum: &str,
+            ) -> Result<Option<AccessTokenWithOwners>, StoreError> {
+                if unstorable(checksum) {
+                    return Ok(None);
+                }
+                sqlx::query_as::<_, AccessTokenWithOwnersRow>(
+                    "SELECT t.*, \
+                     a.id AS a_id, a.client_id AS a_client_id, a.user_id AS a_user_id, \
+                     a.redirect_uris AS a_redirect_uris, \
+                     a.post_logout_redirect_uris AS a_post_logout_redirect_uris, \
+                     a.client_type AS a_client_type, \
+                     a.authorization_grant_type AS a_authorization_grant_type, \
+                     a.client_secret AS a_client_secret, a.hash_client_secret AS a_hash_client_secret, \
+                     a.name AS a_name, a.skip_authorization AS a_skip_authorization, \
+                     a.algorithm AS a_algorithm, a.allowed_origins AS a_allowed_origins, \
+                     a.created AS a_created, a.updated AS a_updated, \
+                     u.id AS u_id, u.username AS u_username, u.email AS u_email, \
+                     u.first_name AS u_first_name, u.last_name AS u_last_name, \
+                     u.password AS u_password, u.is_active AS u_is_active, \
+                     u.is_staff AS u_is_staff, u.is_superuser AS u_is_superuser, \
+                     u.date_joined AS u_date_joined, u.last_login AS u_last_login \
+                     FROM oauth2_provider_accesstoken t \
+                     LEFT JOIN oauth2_provider_application a ON a.id = t.application_id \
+                     LEFT JOIN oauth_toolkit_user u ON u.id = t.user_id \
+                     WHERE t.token_checksum = $1",
+                )
+                .bind(checksum)
+                .fetch_optional(counted(&self.read))
+                .await
+                .map_err(map_err)?
+                .map(AccessTokenWithOwners::try_from)
+                .transpose()
             }
         }
         }

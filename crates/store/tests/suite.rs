@@ -58,6 +58,7 @@ backends!(
     applications,
     application_constraints,
     access_tokens,
+    access_token_with_owners,
     digest_only_storage,
     refresh_token_revoke,
     revoke_access_token_revokes_its_refresh_token,
@@ -394,6 +395,82 @@ async fn access_tokens(db: &Database) {
         store.create_access_token(dup, t0()).await,
         Err(StoreError::Conflict(_))
     ));
+}
+
+/// The hot-path read: a token with its application and user rows, one statement.
+async fn access_token_with_owners(db: &Database) {
+    let store = db.store();
+    let u = user(&*store, "owner").await;
+    let a = app(&*store, Some(&u)).await;
+    let expires = t0() + Duration::seconds(3600);
+
+    let (plain, new) = new_access(Some(&u), &a, expires);
+    let at = store.create_access_token(new, t0()).await.unwrap();
+    let found = store
+        .find_access_token_with_owners(&token_checksum(&plain))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.token, at);
+    assert_eq!(found.application.as_ref(), Some(&a));
+    assert_eq!(
+        found.user,
+        Some(store.get_user(u.id).await.unwrap().unwrap())
+    );
+
+    // No user (client_credentials).
+    let (plain, new) = new_access(None, &a, expires);
+    let anon = store.create_access_token(new, t0()).await.unwrap();
+    let found = store
+        .find_access_token_with_owners(&token_checksum(&plain))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.token, anon);
+    assert_eq!(found.application, Some(a.clone()));
+    assert_eq!(found.user, None);
+
+    // No application either.
+    let (plain, mut new) = new_access(Some(&u), &a, expires);
+    new.application_id = None;
+    let bare = store.create_access_token(new, t0()).await.unwrap();
+    let found = store
+        .find_access_token_with_owners(&token_checksum(&plain))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.token, bare);
+    assert_eq!(found.application, None);
+    assert_eq!(found.user.map(|x| x.id), Some(u.id));
+
+    // The same answer as the default implementation's three reads.
+    let (plain, new) = new_access(Some(&u), &a, expires);
+    store.create_access_token(new, t0()).await.unwrap();
+    let checksum = token_checksum(&plain);
+    let joined = store
+        .find_access_token_with_owners(&checksum)
+        .await
+        .unwrap()
+        .unwrap();
+    let token = store.find_access_token(&checksum).await.unwrap().unwrap();
+    assert_eq!(
+        joined.application,
+        store.get_application(a.id).await.unwrap()
+    );
+    assert_eq!(joined.user, store.get_user(u.id).await.unwrap());
+    assert_eq!(joined.token, token);
+
+    // Unknown, and unstorable, checksums.
+    assert!(store
+        .find_access_token_with_owners(&token_checksum("nope"))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .find_access_token_with_owners("a\0b")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn digest_only_storage(db: &Database) {

@@ -24,6 +24,17 @@ pub struct AccessToken {
     pub updated: OffsetDateTime,
 }
 
+/// An access token with the application and user rows it names, read together (one
+/// statement in the sqlx store) for bearer validation and introspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenWithOwners {
+    pub token: AccessToken,
+    /// `None` when the token names no application, or names one that no longer exists.
+    pub application: Option<super::Application>,
+    /// `None` when the token names no user, or names one that no longer exists.
+    pub user: Option<super::User>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewAccessToken {
     pub user_id: Option<Id>,

@@ -9,7 +9,7 @@ mod refresh_token;
 mod signing_key;
 mod user;
 
-pub use access_token::{stored_token, AccessToken, NewAccessToken};
+pub use access_token::{stored_token, AccessToken, AccessTokenWithOwners, NewAccessToken};
 pub use application::{
     Algorithm, Application, ApplicationError, ClientType, GrantType, NewApplication,
 };

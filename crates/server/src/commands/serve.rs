@@ -5,6 +5,7 @@ use anyhow::Context;
 use oauth_toolkit_axum::resource::demo;
 use oauth_toolkit_axum::{router, router_with, serve, AppState, ServerLimits};
 use oauth_toolkit_core::{Settings, SystemClock};
+use oauth_toolkit_store::stats::round_trips;
 
 use crate::cli::ServeArgs;
 
@@ -63,13 +64,29 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     } else {
         router(state, &limits)
     };
+    let app = if args.debug_stats {
+        tracing::info!("debug statistics at /debug/stats");
+        app.route("/debug/stats", axum::routing::get(debug_stats))
+    } else {
+        app
+    };
     tracing::info!("oauth-toolkit listening on http://{local} (database: {backend})");
     serve(listener, app, &limits, shutdown_signal())
         .await
         .context("server failed")?;
-    tracing::info!("stopped");
+    if args.debug_stats {
+        tracing::info!(db_statements = round_trips(), "stopped");
+    } else {
+        tracing::info!("stopped");
+    }
     db.close().await;
     Ok(())
+}
+
+/// `GET /debug/stats` (`serve --debug-stats`): statements sent to the database so far, which
+/// a benchmark reads before and after a scenario (see `oauth_toolkit_store::stats`).
+async fn debug_stats() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "db_statements": round_trips() }))
 }
 
 /// Resolves on SIGINT or SIGTERM; `serve` then stops accepting and drains requests in flight.

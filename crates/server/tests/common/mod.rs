@@ -214,3 +214,75 @@ impl Env {
         )
     }
 }
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database shared by the tests of one process, one per backend, seeded once (through
+/// the CLI, as an operator would) by `seed`. For large families of black-box tests that
+/// each start their own server but need no database of their own: creating, migrating and
+/// seeding a database per test costs more than the test. Tests sharing one must not see
+/// each other's rows (e.g. each uses its own user).
+///
+/// `static`s are never dropped, so the files live in a per-process directory under the
+/// cargo target directory; directories of processes that are gone are removed on first use.
+/// PostgreSQL databases live in the process's throwaway server ([`oauth_toolkit_testing`]).
+pub struct Shared<T: 'static> {
+    cells: [std::sync::OnceLock<(Env, T)>; 2],
+    seed: fn(&Env) -> T,
+}
+
+impl<T: Send + Sync + 'static> Shared<T> {
+    pub const fn new(seed: fn(&Env) -> T) -> Self {
+        Shared {
+            cells: [std::sync::OnceLock::new(), std::sync::OnceLock::new()],
+            seed,
+        }
+    }
+
+    /// The shared environment of `backend` and what its seeding returned.
+    pub fn get(&'static self, backend: Backend) -> (&'static Env, &'static T) {
+        let cell = &self.cells[backend as usize];
+        let (env, seeded) = cell.get_or_init(|| {
+            let env = shared_env(backend);
+            let seeded = (self.seed)(&env);
+            (env, seeded)
+        });
+        (env, seeded)
+    }
+}
+
+fn shared_env(backend: Backend) -> Env {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("shared-test-db");
+    std::fs::create_dir_all(&root).unwrap();
+    for entry in std::fs::read_dir(&root).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let gone = name
+            .parse::<u32>()
+            .is_ok_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let mine = root.join(std::process::id().to_string());
+    std::fs::create_dir_all(&mine).unwrap();
+    let dir = tempfile::tempdir_in(&mine).unwrap();
+    let url = match backend {
+        Backend::Sqlite => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("db.sqlite3").display()
+        ),
+        Backend::Postgres => oauth_toolkit_testing::shared_pg()
+            .fresh_database_url()
+            .unwrap(),
+    };
+    Env {
+        dir,
+        url,
+        _sqlite_dir: None,
+    }
+}

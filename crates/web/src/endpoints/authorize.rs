@@ -1,6 +1,23 @@
 //! `GET|POST authorize/` (RFC 6749 §3.1): login, prompt handling, the consent page and the
 //! consent decision. The protocol is in `oauth_toolkit_core::authorization`; this module
-//! only reads the request and turns the outcome into HTTP:
+//! only reads the request and turns the outcome into HTTP.
+//!
+//! A `POST` is one of two things, told apart by the consent form's CSRF field
+//! (`csrfmiddlewaretoken`):
+//!
+//! * with it, the consent decision (CSRF-checked; a bad or missing token is a 403);
+//! * without it, an authorization request sent by POST (OIDC Core §3.1.2.1: the endpoint
+//!   MUST support GET and POST), form-encoded, handled exactly as the same parameters by GET.
+//!   The query string is not read: the parameters are the form body's.
+//!
+//! The second kind needs no CSRF token because it cannot do anything a GET cannot: every
+//! decision to answer the client without a consent click (a `skip_authorization`
+//! application, an existing grant, `prompt=none`) is also taken for the same request by GET,
+//! which any site can trigger with a link, and `allow` and every consent-form field are
+//! ignored on this path. Only the consent decision approves, and it needs the CSRF token.
+//! (The session cookie is `SameSite=Lax`, so a cross-site POST even arrives logged out:
+//! the user is sent to the login page, or `prompt=none` gets `login_required`.)
+//!
 //!
 //! | outcome | response |
 //! |---|---|
@@ -41,15 +58,20 @@ pub(crate) fn original_path(parts: &Parts) -> String {
         .unwrap_or_else(|| parts.uri.path().to_string())
 }
 
-/// Path and query of this request, as `next` for the login page; with `prompt` removed
-/// when asked (so that the login is not requested again after it).
-fn next_of(path: &str, params: &Params, raw_query: &str, strip_prompt: bool) -> String {
-    let query = if strip_prompt {
-        form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter().filter(|(k, _)| *k != "prompt"))
-            .finish()
-    } else {
-        raw_query.to_string()
+/// The GET URL (path and query) of this authorization request, as `next` for the login
+/// page; with `prompt` removed when asked (so that the login is not requested again after
+/// it). `raw_query` is the GET request's query, kept as sent; a POST has none, and its
+/// parameters are encoded into the query (the login page continues with a GET).
+fn next_of(path: &str, params: &Params, raw_query: Option<&str>, strip_prompt: bool) -> String {
+    let query = match raw_query {
+        Some(raw) if !strip_prompt => raw.to_string(),
+        _ => form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                params
+                    .iter()
+                    .filter(|(k, _)| !strip_prompt || *k != "prompt"),
+            )
+            .finish(),
     };
     if query.is_empty() {
         path.to_string()
@@ -58,22 +80,32 @@ fn next_of(path: &str, params: &Params, raw_query: &str, strip_prompt: bool) -> 
     }
 }
 
-/// `GET authorize/`.
+/// `GET authorize/`: an authorization request.
 pub async fn authorize_get(State(state): State<AppState>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let params = parse_urlencoded(raw_query.as_bytes());
-    let user = state.current_user.current_user(&parts, &state).await;
+    authorization_request(&state, &parts, &params, Some(&raw_query)).await
+}
+
+/// An authorization request, by GET (`raw_query`: its query) or by POST (`None`).
+async fn authorization_request(
+    state: &AppState,
+    parts: &Parts,
+    params: &Params,
+    raw_query: Option<&str>,
+) -> Response {
+    let user = state.current_user.current_user(parts, state).await;
     let ctx = state.ctx();
     let end_user = user.as_ref().map(end_user);
-    let outcome = authorization::authorize(&ctx, &params, end_user.as_ref()).await;
+    let outcome = authorization::authorize(&ctx, params, end_user.as_ref()).await;
     match outcome {
         Ok(Next::Login {
             strip_prompt,
             reauthenticate,
         }) => {
-            let next = next_of(&original_path(&parts), &params, &raw_query, strip_prompt);
-            let mut resp = redirect(&state, &login_location(&state.settings, &next));
+            let next = next_of(&original_path(parts), params, raw_query, strip_prompt);
+            let mut resp = redirect(state, &login_location(&state.settings, &next));
             if reauthenticate {
                 // prompt=login: the current login no longer counts. The provider's own
                 // session is replaced by an anonymous one; an application's own login
@@ -81,23 +113,31 @@ pub async fn authorize_get(State(state): State<AppState>, request: Request) -> R
                 tracing::debug!("prompt=login: asking the user to log in again");
                 set_cookie(
                     &mut resp,
-                    Session::anonymous(state.clock.now()).set_cookie(&state),
+                    Session::anonymous(state.clock.now()).set_cookie(state),
                 );
             }
             resp
         }
-        Ok(Next::Consent(request)) => consent_page(&state, &parts, &request),
-        Ok(Next::Redirect(response)) => client_response(&state, &response),
-        Err(e) => error_response(&state, e),
+        Ok(Next::Consent(request)) => consent_page(state, parts, &request),
+        Ok(Next::Redirect(response)) => client_response(state, &response),
+        Err(e) => error_response(state, e),
     }
 }
 
-/// `POST authorize/`: the consent decision. CSRF-checked; every field is validated again.
+/// `POST authorize/`: with the consent form's CSRF field, the consent decision
+/// (CSRF-checked; every field is validated again); without it, an authorization request
+/// sent by POST (see the module documentation for why that needs no CSRF token).
 pub async fn authorize_post(State(state): State<AppState>, request: Request) -> Response {
     let (parts, params) = match read_form(&state, request).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };
+    if params.all(CSRF_FIELD).is_empty() {
+        // Not the consent form: an authorization request, never a decision. Auto-approval
+        // (skip_authorization, an existing grant, prompt=none) is exactly what the same
+        // request by GET gets, so a cross-site POST gains nothing over a link.
+        return authorization_request(&state, &parts, &params, None).await;
+    }
     let session = Session::from_headers(&parts.headers, &state);
     if !csrf_valid(session.as_ref(), &params) {
         return forbidden(&state);
@@ -108,7 +148,7 @@ pub async fn authorize_post(State(state): State<AppState>, request: Request) -> 
             .iter()
             .filter(|(k, _)| *k != CSRF_FIELD && *k != "allow")
             .collect();
-        let next = next_of(&original_path(&parts), &params, "", true);
+        let next = next_of(&original_path(&parts), &params, None, true);
         return redirect(&state, &login_location(&state.settings, &next));
     };
     let allow = is_truthy(params.all("allow").first().copied());
@@ -227,18 +267,31 @@ mod tests {
             next_of(
                 "/o/authorize/",
                 &p,
-                "client_id=a&prompt=login&scope=read+write",
+                Some("client_id=a&prompt=login&scope=read+write"),
                 true
             ),
             "/o/authorize/?client_id=a&scope=read+write"
         );
         assert_eq!(
-            next_of("/o/authorize/", &p, "x=1", false),
+            next_of("/o/authorize/", &p, Some("x=1"), false),
             "/o/authorize/?x=1"
         );
         assert_eq!(
-            next_of("/o/authorize/", &Params::default(), "", false),
+            next_of("/o/authorize/", &Params::default(), Some(""), false),
             "/o/authorize/"
+        );
+    }
+
+    #[test]
+    fn next_of_a_post_is_its_get_url() {
+        let p = parse_urlencoded(b"client_id=a&prompt=login&scope=read+write");
+        assert_eq!(
+            next_of("/o/authorize/", &p, None, false),
+            "/o/authorize/?client_id=a&prompt=login&scope=read+write"
+        );
+        assert_eq!(
+            next_of("/o/authorize/", &p, None, true),
+            "/o/authorize/?client_id=a&scope=read+write"
         );
     }
 }

@@ -42,23 +42,22 @@ impl LocalValidator {
         self
     }
 
+    /// One store call (one statement in the sqlx store): the token with its application
+    /// and user rows.
     async fn lookup(&self, checksum: &str) -> Result<Option<ValidToken>, StoreError> {
-        let Some(at) = self.store.find_access_token(checksum).await? else {
+        let Some(found) = self.store.find_access_token_with_owners(checksum).await? else {
             return Ok(None);
         };
-        let application = match at.application_id {
-            None => None,
-            Some(id) => match self.store.get_application(id).await? {
-                Some(app) if app.is_usable() => Some(app),
-                _ => return Ok(None),
-            },
+        let at = found.token;
+        let application = match (at.application_id, found.application) {
+            (None, _) => None,
+            (Some(_), Some(app)) if app.is_usable() => Some(app),
+            (Some(_), _) => return Ok(None),
         };
-        let user = match at.user_id {
-            None => None,
-            Some(id) => match self.store.get_user(id).await? {
-                Some(u) if u.is_active => Some(u),
-                _ => return Ok(None),
-            },
+        let user = match (at.user_id, found.user) {
+            (None, _) => None,
+            (Some(_), Some(u)) if u.is_active => Some(u),
+            (Some(_), _) => return Ok(None),
         };
         Ok(Some(ValidToken {
             scope: at.scope,

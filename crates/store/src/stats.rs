@@ -1,0 +1,28 @@
+//! Database round trips, counted where they happen: every statement the sqlx store sends
+//! (`SELECT`, `INSERT`, `UPDATE`, `DELETE`, and a transaction's `BEGIN` and `COMMIT`) adds
+//! one to a process-wide counter. No mock, no sampling: the count is of real statements on
+//! real connections.
+//!
+//! Not counted: the liveness ping sqlx's pool sends when it hands out an idle connection
+//! (`test_before_acquire`, on by default; a real round trip on PostgreSQL, an in-process
+//! call on SQLite), connection set-up, and migrations.
+//!
+//! The cost is one relaxed atomic add per statement, so it is always on. `serve
+//! --debug-stats` exposes the total at `GET /debug/stats`; the load benchmark reads it before
+//! and after each scenario and divides by the requests made (docs/performance.md).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static ROUND_TRIPS: AtomicU64 = AtomicU64::new(0);
+
+/// Statements sent to the database by this process so far.
+pub fn round_trips() -> u64 {
+    ROUND_TRIPS.load(Ordering::Relaxed)
+}
+
+/// Count one statement and pass `executor` through: `.fetch_one(counted(&self.read))`.
+#[inline]
+pub(crate) fn counted<T>(executor: T) -> T {
+    ROUND_TRIPS.fetch_add(1, Ordering::Relaxed);
+    executor
+}
