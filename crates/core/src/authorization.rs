@@ -845,7 +845,20 @@ pub async fn auto_approved(
         .list_live_access_tokens(user_id, request.application.id, ctx.now)
         .await
         .map_err(|e| request.error_redirect(OAuthError::from(e)))?;
-    Ok(tokens
+    if tokens
+        .iter()
+        .any(|t| scopes::allow_scopes(&t.scope, &request.scopes))
+    {
+        return Ok(true);
+    }
+    // `response_type=id_token` issues no access token: its live ID tokens are the record of
+    // the consent (OIDC Core §3.1.2.1 `prompt=none` must answer silently after it).
+    let id_tokens = ctx
+        .store
+        .list_live_id_tokens(user_id, request.application.id, ctx.now)
+        .await
+        .map_err(|e| request.error_redirect(OAuthError::from(e)))?;
+    Ok(id_tokens
         .iter()
         .any(|t| scopes::allow_scopes(&t.scope, &request.scopes)))
 }

@@ -221,6 +221,14 @@ pub trait IdTokenStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<IdToken, StoreError>;
     async fn find_id_token_by_jti(&self, jti: Uuid) -> Result<Option<IdToken>, StoreError>;
+    /// Unexpired ID tokens of a user for an application: the consent record of
+    /// `response_type=id_token`, which issues no access token.
+    async fn list_live_id_tokens(
+        &self,
+        user_id: Id,
+        application_id: Id,
+        now: OffsetDateTime,
+    ) -> Result<Vec<IdToken>, StoreError>;
     async fn get_id_token(&self, id: Id) -> Result<Option<IdToken>, StoreError>;
     /// RP-initiated logout: delete the user's ID tokens and access tokens of one application
     /// and revoke the refresh tokens bound to them, in one transaction. Returns how many

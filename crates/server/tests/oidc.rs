@@ -1735,12 +1735,8 @@ variant!(
     implicit_id_token,
     "id_token",
     [
-        // No access token, so nothing records the consent that DOT's rule (a live token of
-        // the client covering the scopes) looks for: prompt=none answers consent_required.
-        // Needs a store query for the user's live ID tokens of the client (follow-up).
-        #[ignore = "id_token-only responses leave no consent record for prompt=none"]
+        // No access token here: the live ID tokens of the client record the consent.
         oidcc_prompt_none_logged_in,
-        #[ignore = "id_token-only responses leave no consent record for prompt=none"]
         oidcc_id_token_hint,
         oidcc_ensure_request_without_nonce_fails,
         oidcc_alternate_happy_flow,

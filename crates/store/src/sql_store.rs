@@ -748,6 +748,27 @@ macro_rules! impl_sql_store {
                     .transpose()
             }
 
+            async fn list_live_id_tokens(
+                &self,
+                user_id: Id,
+                application_id: Id,
+                now: OffsetDateTime,
+            ) -> Result<Vec<IdToken>, StoreError> {
+                sqlx::query_as::<_, IdTokenRow>(
+                    "SELECT * FROM oauth2_provider_idtoken \
+                     WHERE user_id = $1 AND application_id = $2 AND expires > $3",
+                )
+                .bind(user_id)
+                .bind(application_id)
+                .bind(to_db(now))
+                .fetch_all(counted(&self.read))
+                .await
+                .map_err(map_err)?
+                .into_iter()
+                .map(IdToken::try_from)
+                .collect()
+            }
+
             async fn get_id_token(&self, id: Id) -> Result<Option<IdToken>, StoreError> {
                 sqlx::query_as::<_, IdTokenRow>("SELECT * FROM oauth2_provider_idtoken WHERE id = $1")
                     .bind(id)
