@@ -1,8 +1,13 @@
 //! DOT's `clear_expired()` (the `cleartokens` command), step for step (inventory §7.8):
 //! which rows go is decided here; the store deletes them in bounded batches.
+//!
+//! On SQLite the batches are also bounded in time and paced (see [`SINGLE_WRITER_BATCH_TIME`]):
+//! SQLite has one write lock for the whole file, and a server beside `cleartokens` that wants
+//! it does not queue for it but retries with growing sleeps (the busy handler), so back-to-back
+//! batches would starve token issuance for the whole run.
 
 use std::future::Future;
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, Instant};
 
 use time::{Duration, OffsetDateTime};
 
@@ -50,7 +55,29 @@ pub struct ClearExpiredPlan {
     pub refresh_expire_at: Option<OffsetDateTime>,
     pub batch_size: u64,
     pub batch_interval: StdDuration,
+    /// `Some(t)`: on a store with a single writer for the whole database
+    /// ([`CleanupStore::single_writer`], SQLite) each batch is sized to hold the write lock
+    /// about `t` (never more than `batch_size` rows) and is followed by a pause at least as
+    /// long as it took (see [`SINGLE_WRITER_BATCH_TIME`]). Other stores run DOT's loop.
+    pub max_batch_time: Option<StdDuration>,
 }
+
+/// How long one `cleartokens` batch may hold SQLite's write lock. A writer of another
+/// process (the server issuing tokens) that finds the lock taken sleeps and retries — SQLite's
+/// default busy handler, after 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50 then every 100 ms —
+/// and never queues, so it only gets in if a retry falls in a gap between two batches. Hence
+/// on SQLite: batches of about this long (the row count adapts to the measured rate), each
+/// followed by a pause of its own duration plus [`LOCK_RETRY_MARGIN`], which is at least the
+/// retry interval of a writer that began waiting during the batch. A waiting writer then waits
+/// at most about one batch, at the cost of roughly doubling the run time.
+pub const SINGLE_WRITER_BATCH_TIME: StdDuration = StdDuration::from_millis(10);
+
+/// Added to the pause after a paced batch: the busy handler's retry interval after `w` ms of
+/// waiting is at most `w + 2` ms.
+pub const LOCK_RETRY_MARGIN: StdDuration = StdDuration::from_millis(2);
+
+/// The first paced batch, and the smallest, in rows (or `batch_size` if smaller).
+const PACED_MIN_ROWS: u64 = 100;
 
 impl ClearExpiredPlan {
     pub fn new(settings: &Settings, now: OffsetDateTime) -> Self {
@@ -74,6 +101,7 @@ impl ClearExpiredPlan {
             batch_interval: StdDuration::from_secs_f64(
                 settings.clear_expired_tokens_batch_interval.max(0.0),
             ),
+            max_batch_time: Some(SINGLE_WRITER_BATCH_TIME),
         }
     }
 
@@ -121,8 +149,67 @@ impl ClearExpiredReport {
     }
 }
 
-/// Run every step in batches of `plan.batch_size`, calling `sleep(batch_interval)` between
-/// batches, until each step finds nothing more. Memory stays flat: no rows are loaded.
+/// The size of the next batch and the pause after each one.
+#[derive(Debug)]
+struct Pacer {
+    limit: u64,
+    max: u64,
+    interval: StdDuration,
+    time: Option<StdDuration>,
+}
+
+impl Pacer {
+    #[cfg(test)]
+    fn new(plan: &ClearExpiredPlan) -> Self {
+        Self::paced(plan, plan.max_batch_time)
+    }
+
+    /// `time`: the batch time to pace to, `None` for DOT's plain loop.
+    fn paced(plan: &ClearExpiredPlan, time: Option<StdDuration>) -> Self {
+        let limit = match time {
+            Some(_) => plan.batch_size.min(PACED_MIN_ROWS),
+            None => plan.batch_size,
+        };
+        Self {
+            limit,
+            max: plan.batch_size,
+            interval: plan.batch_interval,
+            time,
+        }
+    }
+
+    /// After a batch of `self.limit` rows that took `took`: the pause before the next one,
+    /// and the next size (the rows that fit in the time at this batch's rate, at most twice
+    /// this batch, within `PACED_MIN_ROWS..=batch_size`).
+    fn full_batch(&mut self, took: StdDuration) -> StdDuration {
+        let Some(target) = self.time else {
+            return self.interval;
+        };
+        let fit = self.limit as f64 * target.as_secs_f64() / took.as_secs_f64().max(1e-6);
+        self.limit = (fit as u64)
+            .min(self.limit.saturating_mul(2))
+            .clamp(PACED_MIN_ROWS.min(self.max), self.max);
+        self.pause(took)
+    }
+
+    /// After the last (partial) batch of a step: DOT does not sleep; a paced run still leaves
+    /// the lock free before the next step's first batch.
+    fn last_batch(&self, took: StdDuration) -> StdDuration {
+        match self.time {
+            Some(_) => self.pause(took),
+            None => StdDuration::ZERO,
+        }
+    }
+
+    fn pause(&self, took: StdDuration) -> StdDuration {
+        self.interval.max(took + LOCK_RETRY_MARGIN)
+    }
+}
+
+/// Run every step in batches of at most `plan.batch_size` (paced on SQLite, see
+/// [`ClearExpiredPlan::max_batch_time`]), calling `sleep` between batches — `batch_interval`
+/// or the pacing pause, whichever is longer — until each step finds nothing more. Memory
+/// stays flat: no rows are loaded.
 pub async fn clear_expired<S, F, Fut>(
     store: &S,
     plan: &ClearExpiredPlan,
@@ -134,23 +221,37 @@ where
     Fut: Future<Output = ()>,
 {
     let mut report = ClearExpiredReport::default();
+    let mut pause = StdDuration::ZERO;
+    // Pacing only helps where one writer locks everything; PostgreSQL locks rows.
+    let paced = plan.max_batch_time.filter(|_| store.single_writer());
     for step in plan.steps() {
-        let mut total = 0u64;
+        let mut pacer = Pacer::paced(plan, paced);
+        let (mut total, mut batches) = (0u64, 0u64);
         let mut cursor = 0;
         loop {
-            let (n, last) = store
-                .delete_expired_batch(step, plan, cursor, plan.batch_size)
-                .await?;
-            total += n;
-            match last {
-                Some(last) if n >= plan.batch_size => cursor = last,
-                _ => break,
+            if !pause.is_zero() {
+                sleep(pause).await;
             }
-            if !plan.batch_interval.is_zero() {
-                sleep(plan.batch_interval).await;
+            let limit = pacer.limit;
+            let started = Instant::now();
+            let (n, last) = store
+                .delete_expired_batch(step, plan, cursor, limit)
+                .await?;
+            let took = started.elapsed();
+            total += n;
+            batches += 1;
+            match last {
+                Some(last) if n >= limit => {
+                    cursor = last;
+                    pause = pacer.full_batch(took);
+                }
+                _ => {
+                    pause = pacer.last_batch(took);
+                    break;
+                }
             }
         }
-        tracing::info!(step = step.name(), deleted = total, "cleartokens");
+        tracing::info!(step = step.name(), deleted = total, batches, "cleartokens");
         report.deleted.push((step, total));
     }
     Ok(report)
@@ -222,10 +323,16 @@ mod tests {
     /// A store that pretends each step has `n` rows, to test the batching loop.
     struct Counting {
         remaining: std::sync::Mutex<std::collections::HashMap<&'static str, u64>>,
+        /// Pretend to be SQLite (one writer for the whole database).
+        single_writer: bool,
     }
 
     #[async_trait::async_trait]
     impl CleanupStore for Counting {
+        fn single_writer(&self) -> bool {
+            self.single_writer
+        }
+
         async fn delete_expired_batch(
             &self,
             step: ClearStep,
@@ -255,9 +362,11 @@ mod tests {
             clear_expired_tokens_batch_interval: 0.001,
             ..Settings::default()
         };
-        let plan = ClearExpiredPlan::new(&settings, now());
+        let mut plan = ClearExpiredPlan::new(&settings, now());
+        plan.max_batch_time = None; // DOT's loop, as on PostgreSQL
         let store = Counting {
             remaining: Default::default(),
+            single_writer: false,
         };
         let sleeps = std::sync::atomic::AtomicUsize::new(0);
         let report = clear_expired(&store, &plan, |_| {
@@ -273,5 +382,96 @@ mod tests {
             sleeps.load(std::sync::atomic::Ordering::SeqCst),
             2 * plan.steps().len()
         );
+    }
+
+    #[tokio::test]
+    async fn paced_on_a_single_writer_only() {
+        let settings = Settings {
+            clear_expired_tokens_batch_size: 10,
+            ..Settings::default()
+        };
+        let plan = ClearExpiredPlan::new(&settings, now());
+        assert_eq!(plan.max_batch_time, Some(SINGLE_WRITER_BATCH_TIME));
+        // The same plan on a store with row locks: DOT's loop, no pauses at interval 0.
+        let store = Counting {
+            remaining: Default::default(),
+            single_writer: false,
+        };
+        let sleeps = std::sync::atomic::AtomicUsize::new(0);
+        let report = clear_expired(&store, &plan, |_| {
+            sleeps.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async {}
+        })
+        .await
+        .unwrap();
+        assert_eq!(report.total(), 25 * plan.steps().len() as u64);
+        // Unpaced: a zero interval means no sleep at all.
+        assert_eq!(sleeps.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn pacer_fits_the_time_and_pauses_as_long() {
+        let ms = StdDuration::from_millis;
+        let settings = Settings {
+            clear_expired_tokens_batch_size: 1000,
+            ..Settings::default()
+        };
+        let plan = ClearExpiredPlan::new(&settings, now());
+        let mut p = Pacer::new(&plan);
+        assert_eq!(p.limit, PACED_MIN_ROWS);
+        // Fast batches grow at most twofold, up to batch_size.
+        assert_eq!(p.full_batch(ms(1)), ms(1) + LOCK_RETRY_MARGIN);
+        assert_eq!(p.limit, 200);
+        p.full_batch(ms(1));
+        p.full_batch(ms(1));
+        assert_eq!(p.limit, 800);
+        p.full_batch(ms(1));
+        assert_eq!(p.limit, 1000);
+        // 1000 rows in 20 ms: 500 fit in 10 ms.
+        assert_eq!(p.full_batch(ms(20)), ms(22));
+        assert_eq!(p.limit, 500);
+        // A batch slowed down (waiting for the lock) shrinks it, not below the floor.
+        p.full_batch(ms(1000));
+        assert_eq!(p.limit, PACED_MIN_ROWS);
+        assert_eq!(p.last_batch(ms(3)), ms(5));
+        // A longer batch_interval wins; without pacing it is DOT's plain interval.
+        let settings = Settings {
+            clear_expired_tokens_batch_interval: 0.5,
+            ..settings
+        };
+        let mut plan = ClearExpiredPlan::new(&settings, now());
+        assert_eq!(Pacer::new(&plan).full_batch(ms(1)), ms(500));
+        plan.max_batch_time = None;
+        let mut p = Pacer::new(&plan);
+        assert_eq!(p.limit, 1000);
+        assert_eq!(p.full_batch(ms(1000)), ms(500));
+        assert_eq!(p.limit, 1000);
+        assert_eq!(p.last_batch(ms(1)), StdDuration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn paced_run_pauses_after_every_batch() {
+        let settings = Settings {
+            clear_expired_tokens_batch_size: 10,
+            ..Settings::default()
+        };
+        let plan = ClearExpiredPlan::new(&settings, now());
+        assert!(plan.max_batch_time.is_some());
+        let store = Counting {
+            remaining: Default::default(),
+            single_writer: true,
+        };
+        let sleeps = std::sync::Mutex::new(Vec::new());
+        let report = clear_expired(&store, &plan, |d| {
+            sleeps.lock().unwrap().push(d);
+            async {}
+        })
+        .await
+        .unwrap();
+        assert_eq!(report.total(), 25 * plan.steps().len() as u64);
+        // Three batches per step, a pause after each but the very last one.
+        let sleeps = sleeps.into_inner().unwrap();
+        assert_eq!(sleeps.len(), 3 * plan.steps().len() - 1);
+        assert!(sleeps.iter().all(|d| *d >= LOCK_RETRY_MARGIN));
     }
 }

@@ -4,10 +4,10 @@
 
 use base64::Engine;
 
+use crate::context::Ctx;
 use crate::error::{ErrorCode, OAuthError};
 use crate::models::{Application, ClientType};
 use crate::params::Params;
-use crate::store::ApplicationStore;
 
 /// How the client presented itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,9 +151,10 @@ pub fn form_urldecode(s: &str) -> Option<String> {
 }
 
 /// Authenticate the client. Every failure is `invalid_client`; unknown clients and wrong
-/// secrets are indistinguishable.
+/// secrets are indistinguishable. A success with a secret is remembered for
+/// `client_authentication_cache_seconds` in `ctx`'s cache (see [`crate::client_auth_cache`]).
 pub async fn authenticate_client(
-    store: &(impl ApplicationStore + ?Sized),
+    ctx: &Ctx<'_>,
     credentials: Option<&ClientCredentials>,
     requirement: Requirement,
 ) -> Result<Application, OAuthError> {
@@ -164,7 +165,15 @@ pub async fn authenticate_client(
     if creds.client_id.len() > 255 {
         return Err(invalid_client());
     }
-    let app = store
+    // Only secret-bearing successes are cached, so a hit satisfies every requirement.
+    let cache = ctx.client_auth_cache.filter(|c| c.is_enabled());
+    if let (Some(cache), Some(secret)) = (cache, &creds.secret) {
+        if let Some(app) = cache.get(&creds.client_id, secret, ctx.now) {
+            return Ok(app);
+        }
+    }
+    let app = ctx
+        .store
         .find_application_by_client_id(&creds.client_id)
         .await?
         .filter(Application::is_usable);
@@ -178,9 +187,17 @@ pub async fn authenticate_client(
     let must_have_secret =
         requirement == Requirement::Secret || app.client_type == ClientType::Confidential;
     match &creds.secret {
-        Some(secret) if !app.check_secret(secret) => return Err(invalid_client()),
+        Some(secret) => {
+            // Slow hashes (argon2id, imported PBKDF2) run off the async workers, bounded.
+            if !app.check_secret_async(secret).await {
+                return Err(invalid_client());
+            }
+            if let Some(cache) = cache {
+                cache.put(&creds.client_id, secret, &app, ctx.now);
+            }
+        }
         None if must_have_secret => return Err(invalid_client()),
-        _ => {}
+        None => {}
     }
     Ok(app)
 }

@@ -91,6 +91,18 @@ pub fn verify_client_secret(presented: &str, stored: &str) -> bool {
     !stored.is_empty() && bool::from(presented.as_bytes().ct_eq(stored.as_bytes()))
 }
 
+/// [`verify_client_secret`] for request handlers: the fast formats (`sha256$` HMAC, plaintext)
+/// are checked inline (microseconds); argon2 and PBKDF2 hashes go through the slow hash gate
+/// (off the async workers, at most one per core).
+pub async fn verify_client_secret_async(presented: &str, stored: &str) -> bool {
+    if stored.starts_with("$argon2") || stored.starts_with("pbkdf2_sha256$") {
+        return password::verify_password_async(presented, stored)
+            .await
+            .is_valid();
+    }
+    verify_client_secret(presented, stored)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +137,33 @@ mod tests {
         assert!(is_hashed(&django));
         assert!(verify_client_secret("topsecret", &django));
         assert!(!is_hashed("plain"));
+    }
+
+    #[tokio::test]
+    async fn async_check_agrees_with_the_sync_one() {
+        let long = "b".repeat(64);
+        let fast = hash_client_secret(&long, SecretHasher::Default).unwrap();
+        let slow = hash_client_secret("short", SecretHasher::Argon2).unwrap();
+        let django = password::make_django_pbkdf2("topsecret", "salt", 1000);
+        for (presented, stored, expected) in [
+            (long.as_str(), fast.as_str(), true),
+            ("b", fast.as_str(), false),
+            ("short", slow.as_str(), true),
+            ("shorT", slow.as_str(), false),
+            ("topsecret", django.as_str(), true),
+            ("topsecreT", django.as_str(), false),
+            ("abc", "abc", true),
+            ("abd", "abc", false),
+            ("", "", false),
+            ("x", "sha256$salt$", false),
+        ] {
+            assert_eq!(
+                verify_client_secret_async(presented, stored).await,
+                expected,
+                "{presented} / {stored}"
+            );
+            assert_eq!(verify_client_secret(presented, stored), expected);
+        }
     }
 
     #[test]

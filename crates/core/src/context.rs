@@ -2,6 +2,7 @@
 
 use time::OffsetDateTime;
 
+use crate::client_auth_cache::ClientAuthCache;
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -10,6 +11,8 @@ pub struct Ctx<'a> {
     pub settings: &'a Settings,
     pub store: &'a dyn Store,
     pub now: OffsetDateTime,
+    /// This process's memory of recent client authentications (`None`: always check).
+    pub client_auth_cache: Option<&'a ClientAuthCache>,
 }
 
 impl<'a> Ctx<'a> {
@@ -18,6 +21,13 @@ impl<'a> Ctx<'a> {
             settings,
             store,
             now,
+            client_auth_cache: None,
         }
+    }
+
+    /// Remember successful client authentications in `cache`.
+    pub fn with_client_auth_cache(mut self, cache: &'a ClientAuthCache) -> Self {
+        self.client_auth_cache = Some(cache);
+        self
     }
 }

@@ -88,7 +88,7 @@ pub async fn device_authorization(
     let Some(credentials) = credentials else {
         return Err(OAuthError::invalid_request("Missing client_id parameter."));
     };
-    let client = authenticate_client(ctx.store, Some(&credentials), Requirement::ByClientType)
+    let client = authenticate_client(ctx, Some(&credentials), Requirement::ByClientType)
         .await
         .inspect_err(|_| {
             tracing::info!(client_id = %credentials.client_id, "device authorization: client authentication failed");

@@ -149,6 +149,13 @@ impl From<crate::store::StoreError> for OAuthError {
             crate::store::StoreError::Invalid(_) => {
                 OAuthError::invalid_request("Invalid characters in the request.").with_cause(e)
             }
+            // Deleted while the request was in flight (or while a cached client
+            // authentication was still remembered): the request's fault, not a 500.
+            crate::store::StoreError::MissingReference(_) => {
+                OAuthError::new(ErrorCode::InvalidGrant)
+                    .with_description("The client, user or grant of this request no longer exists.")
+                    .with_cause(e)
+            }
             _ => OAuthError::server_error(e),
         }
     }

@@ -134,7 +134,7 @@ pub async fn authenticate_caller(
         .ok()
         .flatten();
     if let Some(creds) = &credentials {
-        match authenticate_client(ctx.store, Some(creds), Requirement::Secret).await {
+        match authenticate_client(ctx, Some(creds), Requirement::Secret).await {
             Ok(app) => return Ok(Some(Caller::Client(app))),
             Err(e) if e.code == ErrorCode::InvalidClient => {
                 tracing::info!(client_id = %creds.client_id, "introspection: client authentication failed");

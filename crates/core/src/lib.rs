@@ -8,6 +8,7 @@ pub mod authentication;
 pub mod authorization;
 pub mod clear_expired;
 pub mod client_auth;
+pub mod client_auth_cache;
 pub mod client_secret;
 pub mod clock;
 pub mod context;
@@ -28,6 +29,7 @@ pub mod redirect_uri;
 pub mod revocation;
 pub mod scopes;
 pub mod settings;
+pub mod slow_hash;
 pub mod store;
 pub mod token_checksum;
 

@@ -72,7 +72,7 @@ pub async fn revoke_token(
     let token = params.required("token")?;
     let hint = TokenTypeHint::parse(params.single("token_type_hint")?);
     let credentials = extract_credentials(authorization, params)?;
-    let client = authenticate_client(ctx.store, credentials.as_ref(), Requirement::ByClientType)
+    let client = authenticate_client(ctx, credentials.as_ref(), Requirement::ByClientType)
         .await
         .inspect_err(|e| {
             if e.code == ErrorCode::InvalidClient {

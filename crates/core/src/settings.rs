@@ -75,6 +75,10 @@ pub struct Settings {
     pub client_secret_generator_length: usize,
     pub client_secret_generator_alphabet: String,
     pub client_secret_hasher: SecretHasher,
+    /// Seconds a successful client authentication (client_id + secret) is remembered by
+    /// this process, so the hot path skips the application read and the secret hash
+    /// (0: never; at most 60). See docs/performance.md.
+    pub client_authentication_cache_seconds: u64,
     pub access_token_expire_seconds: u64,
     pub authorization_code_expire_seconds: u64,
     /// 0 or unset: refresh tokens never age-expire.
@@ -110,6 +114,10 @@ pub struct Settings {
     pub oidc_rsa_private_key: String,
     pub oidc_rsa_private_keys_inactive: Vec<String>,
     pub oidc_jwks_max_age_seconds: u64,
+    /// Seconds a process serves its JWKS and discovery documents from memory before reading
+    /// the signing keys again (0: read on every request); a new stored key signs only after
+    /// twice this (it is in every process's JWKS first). At most 300.
+    pub oidc_jwks_cache_seconds: u64,
     pub oidc_response_types_supported: Vec<String>,
     pub oidc_subject_types_supported: Vec<String>,
     pub oidc_token_endpoint_auth_methods_supported: Vec<String>,
@@ -166,6 +174,7 @@ impl Default for Settings {
             client_secret_generator_length: 128,
             client_secret_generator_alphabet: ALPHANUMERIC.into(),
             client_secret_hasher: SecretHasher::Default,
+            client_authentication_cache_seconds: 5,
             access_token_expire_seconds: 36_000,
             authorization_code_expire_seconds: 60,
             refresh_token_expire_seconds: None,
@@ -198,6 +207,7 @@ impl Default for Settings {
             oidc_rsa_private_key: String::new(),
             oidc_rsa_private_keys_inactive: Vec::new(),
             oidc_jwks_max_age_seconds: 3600,
+            oidc_jwks_cache_seconds: 5,
             oidc_response_types_supported: strings(&[
                 "code",
                 "token",
@@ -542,6 +552,12 @@ impl Settings {
                  it cannot be combined with compliant_bcp_rfc9700_token_storage (DOT's E001)",
             ));
         }
+        if self.oidc_jwks_cache_seconds > 300 {
+            return Err(SettingsError::new(
+                "oidc_jwks_cache_seconds",
+                "must be at most 300 seconds",
+            ));
+        }
         if self.max_body_bytes < 1024 {
             return Err(SettingsError::new(
                 "max_body_bytes",
@@ -584,6 +600,11 @@ impl Settings {
                 "resource_server_local_cache_seconds",
                 self.resource_server_local_cache_seconds,
                 3600,
+            ),
+            (
+                "client_authentication_cache_seconds",
+                self.client_authentication_cache_seconds,
+                60,
             ),
             (
                 "resource_server_token_caching_seconds",

@@ -346,6 +346,11 @@ pub trait CleanupStore: Send + Sync {
         after_id: Id,
         limit: u64,
     ) -> Result<(u64, Option<Id>), StoreError>;
+    /// True when one writer locks the whole database (SQLite): `cleartokens` then paces its
+    /// batches so that other writers get in between (see `clear_expired`).
+    fn single_writer(&self) -> bool {
+        false
+    }
 }
 
 /// Everything the provider stores.

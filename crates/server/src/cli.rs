@@ -39,8 +39,9 @@ pub enum Command {
     Createapplication(CreateApplicationArgs),
     /// Delete expired and revoked tokens, grants and device codes (DOT's cleartokens).
     Cleartokens,
-    /// Add an OpenID Connect signing key: it signs new ID tokens; older keys stay in the JWKS
-    /// so tokens signed before still verify.
+    /// Add an OpenID Connect signing key: published at once, it signs new ID tokens once it is
+    /// twice `oidc_jwks_cache_seconds` old; older keys stay in the JWKS so tokens signed
+    /// before still verify.
     Createsigningkey(CreateSigningKeyArgs),
     /// Retire an OpenID Connect signing key that no longer signs (not the newest key, nor the
     /// newest RS256 key). Tokens it signed stop verifying: wait until they have expired.

@@ -2,8 +2,9 @@ mod common;
 use common::*;
 
 // Signing key rotation (`createsigningkey`, `deletesigningkey`), black-box against
-// `oauth-toolkit serve` on SQLite and PostgreSQL: a new key signs new ID tokens at once (no
-// restart), older keys stay in the JWKS so tokens signed before still verify, RS256
+// `oauth-toolkit serve` on SQLite and PostgreSQL: a new key is published at once and signs
+// new ID tokens once published long enough (no restart; at once with
+// `oidc_jwks_cache_seconds = 0`), older keys stay in the JWKS so tokens signed before still verify, RS256
 // applications keep RS256 when an ES256 key is added, and a real relying party (the
 // `openidconnect` crate) verifies the ES256 tokens.
 
@@ -123,7 +124,15 @@ async fn rotation_keeps_old_tokens_verifiable(env: Env) {
     };
     let default_rp = mk(&[]);
     let rs_rp = mk(&["--algorithm", "RS256"]);
-    let server = Server::start(&env, &[("OAUTH_TOOLKIT_PKCE_REQUIRED", "false")]);
+    // No JWKS cache: a new key is published and signs at once (the cached case is
+    // `rotation_across_processes_publishes_before_signing`).
+    let server = Server::start(
+        &env,
+        &[
+            ("OAUTH_TOOLKIT_PKCE_REQUIRED", "false"),
+            ("OAUTH_TOOLKIT_OIDC_JWKS_CACHE_SECONDS", "0"),
+        ],
+    );
     let base = server.base.clone();
     let b = Browser::new(&base);
     b.login().await;
@@ -190,7 +199,16 @@ async fn rotation_keeps_old_tokens_verifiable(env: Env) {
     let o = env.run(&["deletesigningkey", "no-such-kid"]);
     assert!(!o.status.success());
     let newer_rsa = create_key(&env, "RS256");
+    // The old RSA key would still sign until the newer one is 2 × oidc_jwks_cache_seconds
+    // old: retiring it is refused until then (here 0, like the server's).
     let o = env.run(&["deletesigningkey", &old_kid]);
+    assert!(!o.status.success(), "it signs until the new key is ready");
+    let o = env
+        .cmd()
+        .args(["deletesigningkey", &old_kid])
+        .env("OAUTH_TOOLKIT_OIDC_JWKS_CACHE_SECONDS", "0")
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         kids(&jwks(&base).await),
@@ -310,7 +328,115 @@ async fn createsigningkey_on_a_fresh_database(env: Env) {
     assert!(!o.status.success(), "only RS256 and ES256");
 }
 
+/// Verify an ID token of the process at `issuer_base` with the JWKS that `jwks_base` serves
+/// (each process derives its issuer from its own port here).
+async fn verify_with_jwks_of(jwks_base: &str, issuer_base: &str, rp: &Rp, jwt: &str) {
+    let header = jsonwebtoken::decode_header(jwt).unwrap();
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks(jwks_base).await).unwrap();
+    let jwk = set
+        .find(header.kid.as_deref().unwrap())
+        .unwrap_or_else(|| panic!("kid {:?} not in the JWKS of {jwks_base}", header.kid));
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.set_audience(&[&rp.client_id]);
+    v.set_issuer(&[format!("{issuer_base}/o")]);
+    jsonwebtoken::decode::<Value>(jwt, &key, &v).expect("a valid ID token");
+}
+
+/// Two `serve` processes with a 2-second JWKS cache (`oidc_jwks_cache_seconds`), and
+/// `createsigningkey` in a third: the new kid is in both processes' JWKS within 1.5 × the
+/// cache lifetime, no process signs with it before it is 2 × the cache lifetime old, both
+/// sign with it after that, and every ID token issued throughout verifies against the JWKS
+/// that each process serves at that moment (what an RP refetching on an unknown kid gets).
+async fn rotation_across_processes_publishes_before_signing(env: Env) {
+    use std::time::{Duration, Instant};
+    let ttl = Duration::from_secs(2);
+    env.create_user("test_user", "123456");
+    let (client_id, secret) = env.create_app(
+        "confidential",
+        "authorization-code",
+        &["--redirect-uris", REDIRECT, "--skip-authorization"],
+    );
+    let rp = Rp { client_id, secret };
+    let vars = [
+        ("OAUTH_TOOLKIT_PKCE_REQUIRED", "false"),
+        ("OAUTH_TOOLKIT_OIDC_JWKS_CACHE_SECONDS", "2"),
+    ];
+    let servers = [Server::start(&env, &vars), Server::start(&env, &vars)];
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    let mut browsers = Vec::new();
+    for base in &bases {
+        let b = Browser::new(base);
+        b.login().await;
+        browsers.push(b);
+    }
+    let old = id_token_direct(&bases[0], &browsers[0], &rp).await;
+    let old_kid = header_of(&old)["kid"].as_str().unwrap().to_string();
+    for base in &bases {
+        assert_eq!(kids(&jwks(base).await), [old_kid.as_str()], "warm caches");
+    }
+
+    let before = Instant::now();
+    let new_kid = create_key(&env, "ES256");
+    let after = Instant::now();
+    let mut published = [false, false];
+    let mut signed_new = [false, false];
+    // An ID token signed with the old key by a process that already publishes the new one.
+    let mut published_before_signing = false;
+    loop {
+        for (p, base) in bases.iter().enumerate() {
+            let start = Instant::now();
+            if kids(&jwks(base).await).contains(&new_kid) {
+                published[p] = true;
+            } else {
+                assert!(
+                    start < after + ttl * 3 / 2,
+                    "process {p} still serves a JWKS without the new key {:?} after it was added",
+                    start - after
+                );
+            }
+            let start = Instant::now();
+            let jwt = id_token_direct(base, &browsers[p], &rp).await;
+            let end = Instant::now();
+            let kid = header_of(&jwt)["kid"].as_str().unwrap().to_string();
+            if kid == new_kid {
+                assert!(
+                    end >= before + ttl * 2,
+                    "process {p} signed with the new key {:?} after it was added",
+                    end - before
+                );
+                signed_new[p] = true;
+            } else {
+                assert_eq!(kid, old_kid);
+                published_before_signing |= published[p];
+                assert!(
+                    start < after + ttl * 2,
+                    "process {p} still signs with the old key {:?} after the new one was added",
+                    start - after
+                );
+            }
+            // Whoever signed it, every process's JWKS lists its key.
+            for other in &bases {
+                verify_with_jwks_of(other, base, &rp, &jwt).await;
+            }
+        }
+        if published.iter().all(|p| *p) && signed_new.iter().all(|s| *s) {
+            break;
+        }
+        assert!(
+            after.elapsed() < Duration::from_secs(60),
+            "the new key never signed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(published_before_signing, "the new key was published first");
+    for s in servers {
+        s.terminate();
+    }
+}
+
 backends!(
     rotation_keeps_old_tokens_verifiable,
+    rotation_across_processes_publishes_before_signing,
     createsigningkey_on_a_fresh_database,
 );

@@ -24,6 +24,7 @@ backends!(
     password_and_refresh_with_the_oauth2_crate,
     authorization_code_with_pkce_with_the_oauth2_crate,
     client_authentication_failures,
+    cached_client_authentication_is_bounded,
     malformed_requests_get_rfc_errors,
     code_exchange_rules,
     replayed_code_revokes_its_tokens,
@@ -447,6 +448,49 @@ async fn client_authentication_failures(env: Env) {
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("unauthorized_client"))
+    );
+}
+
+/// `client_authentication_cache_seconds`: a success is remembered only for the exact
+/// secret, and a deleted application stops working once the TTL has passed — never a 500 in
+/// between (the cached client's token INSERT then finds no application row).
+async fn cached_client_authentication_is_bounded(env: Env) {
+    let (id, secret) = env.create_app("confidential", "client-credentials", &[]);
+    let server = Server::start(
+        &env,
+        &[("OAUTH_TOOLKIT_CLIENT_AUTHENTICATION_CACHE_SECONDS", "1")],
+    );
+    let cc = [("grant_type", "client_credentials")];
+    let (status, _, body) = token_post(&server, Some(&basic(&id, &secret)), &cc).await;
+    assert_eq!(status, 200, "{body}");
+    // A remembered success does not open the door to another secret.
+    let wrong = format!("{secret}x");
+    let (status, _, body) = token_post(&server, Some(&basic(&id, &wrong)), &cc).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    // Delete the application behind the server's back.
+    let app = app_id(&env, &id).await;
+    assert!(env
+        .db()
+        .await
+        .store()
+        .delete_application(app)
+        .await
+        .unwrap());
+    // Within the TTL the answer is a success or a clean 4xx, never a server error.
+    let (status, _, body) = token_post(&server, Some(&basic(&id, &secret)), &cc).await;
+    assert!(
+        status == 200 || status == 400 || status == 401,
+        "{status}: {body}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let (status, _, body) = token_post(&server, Some(&basic(&id, &secret)), &cc).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{body}"
     );
 }
 

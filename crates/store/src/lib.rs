@@ -4,6 +4,7 @@
 
 mod database;
 mod error;
+mod group_commit;
 mod postgres;
 mod rows;
 mod sql_store;

@@ -47,3 +47,20 @@ impl PgStore {
 }
 
 crate::sql_store::impl_sql_store!(PgStore, "postgres");
+
+impl PgStore {
+    /// PostgreSQL flushes concurrent commits together by itself: write each issuance at once.
+    pub(crate) async fn issue_token_pair(
+        &self,
+        pair: oauth_toolkit_core::store::NewTokenPair,
+        now: time::OffsetDateTime,
+    ) -> Result<
+        (
+            oauth_toolkit_core::models::AccessToken,
+            Option<oauth_toolkit_core::models::RefreshToken>,
+        ),
+        StoreError,
+    > {
+        queries::issue_now(&self.write, pair, now).await
+    }
+}

@@ -8,7 +8,7 @@
 
 macro_rules! impl_sql_store {
     ($store:ident, $backend:literal) => {
-        mod queries {
+        pub(crate) mod queries {
         use super::$store;
         use async_trait::async_trait;
         use oauth_toolkit_core::clear_expired::{ClearExpiredPlan, ClearStep};
@@ -27,7 +27,7 @@ macro_rules! impl_sql_store {
         }
 
         /// One INSERT of an access token, on a pool or inside a transaction.
-        async fn insert_access_token<'e, E>(
+        pub(crate) async fn insert_access_token<'e, E>(
             executor: E,
             t: NewAccessToken,
             now: OffsetDateTime,
@@ -58,7 +58,7 @@ macro_rules! impl_sql_store {
         }
 
         /// One INSERT of a refresh token, on a pool or inside a transaction.
-        async fn insert_refresh_token<'e, E>(
+        pub(crate) async fn insert_refresh_token<'e, E>(
             executor: E,
             t: NewRefreshToken,
             access_token_id: Option<Id>,
@@ -83,6 +83,24 @@ macro_rules! impl_sql_store {
             .await
             .map_err(map_err)?
             .try_into()
+        }
+
+        /// Write an access token (and its refresh token) now, on its own. An access token
+        /// alone (client_credentials) is one statement, atomic by itself: no BEGIN/COMMIT.
+        pub(crate) async fn issue_now(
+            pool: &sqlx::Pool<<$store as crate::sql_store::HasDb>::Db>,
+            pair: NewTokenPair,
+            now: OffsetDateTime,
+        ) -> Result<(AccessToken, Option<RefreshToken>), StoreError> {
+            let Some(refresh) = pair.refresh else {
+                let at = insert_access_token(pool, pair.access, now).await?;
+                return Ok((at, None));
+            };
+            let mut tx = counted(pool).begin().await.map_err(map_err)?;
+            let at = insert_access_token(&mut *tx, pair.access, now).await?;
+            let rt = insert_refresh_token(&mut *tx, refresh, Some(at.id), now).await?;
+            counted(tx).commit().await.map_err(map_err)?;
+            Ok((at, Some(rt)))
         }
 
         #[async_trait]
@@ -362,17 +380,9 @@ macro_rules! impl_sql_store {
                 pair: NewTokenPair,
                 now: OffsetDateTime,
             ) -> Result<(AccessToken, Option<RefreshToken>), StoreError> {
-                // An access token alone (client_credentials) is one statement, atomic by
-                // itself: no BEGIN/COMMIT round trips.
-                let Some(refresh) = pair.refresh else {
-                    let at = insert_access_token(&self.write, pair.access, now).await?;
-                    return Ok((at, None));
-                };
-                let mut tx = counted(&self.write).begin().await.map_err(map_err)?;
-                let at = insert_access_token(&mut *tx, pair.access, now).await?;
-                let rt = insert_refresh_token(&mut *tx, refresh, Some(at.id), now).await?;
-                counted(tx).commit().await.map_err(map_err)?;
-                Ok((at, Some(rt)))
+                // SQLite commits concurrent issuances together (group_commit.rs);
+                // PostgreSQL writes each at once (`issue_now`).
+                self.issue_token_pair(pair, now).await
             }
 
             async fn rotate_refresh_token(
@@ -1069,6 +1079,10 @@ macro_rules! impl_sql_store {
 
         #[async_trait]
         impl CleanupStore for $store {
+            fn single_writer(&self) -> bool {
+                $backend == "sqlite"
+            }
+
             async fn delete_expired_batch(
                 &self,
                 step: ClearStep,

@@ -19,6 +19,8 @@ pub struct SqliteStore {
     pub(crate) read: SqlitePool,
     pub(crate) write: SqlitePool,
     pub(crate) url: String,
+    /// Token issuances committed together (see group_commit.rs).
+    pub(crate) issue_queue: crate::group_commit::IssueQueue,
 }
 
 impl SqliteStore {
@@ -55,6 +57,7 @@ impl SqliteStore {
         };
         Ok(Self {
             read,
+            issue_queue: crate::group_commit::IssueQueue::start(write.clone()),
             write,
             url: url.to_string(),
         })
@@ -70,6 +73,21 @@ impl SqliteStore {
     pub(crate) async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+
+    /// Queue the issuance for the group committer; answered once durable.
+    pub(crate) async fn issue_token_pair(
+        &self,
+        pair: oauth_toolkit_core::store::NewTokenPair,
+        now: time::OffsetDateTime,
+    ) -> Result<
+        (
+            oauth_toolkit_core::models::AccessToken,
+            Option<oauth_toolkit_core::models::RefreshToken>,
+        ),
+        StoreError,
+    > {
+        self.issue_queue.issue(pair, now).await
     }
 
     pub(crate) async fn applied_migrations(&self) -> Result<i64, StoreError> {

@@ -58,6 +58,7 @@ backends!(
     applications,
     application_constraints,
     access_tokens,
+    concurrent_issuances_each_atomic,
     access_token_with_owners,
     digest_only_storage,
     refresh_token_revoke,
@@ -395,6 +396,92 @@ async fn access_tokens(db: &Database) {
         store.create_access_token(dup, t0()).await,
         Err(StoreError::Conflict(_))
     ));
+}
+
+/// Many issuances at once (on SQLite they are committed together, group_commit.rs): every
+/// success is stored and readable, every failure is an error that wrote nothing, and a
+/// failing issuance does not take its neighbours down with it.
+async fn concurrent_issuances_each_atomic(db: &Database) {
+    let store = db.store();
+    let u = user(&*store, "u").await;
+    let a = app(&*store, Some(&u)).await;
+    let expires = t0() + Duration::seconds(3600);
+    // Rows whose checksums the failing issuances will collide with.
+    let (_, taken_at) = new_access(Some(&u), &a, expires);
+    let taken_at = store.create_access_token(taken_at, t0()).await.unwrap();
+    let taken_rt = store
+        .create_refresh_token(new_refresh(&u, &a, None, None), t0())
+        .await
+        .unwrap();
+
+    const N: usize = 60;
+    let barrier = Arc::new(tokio::sync::Barrier::new(N));
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let barrier = Arc::clone(&barrier);
+            let (_, mut access) = new_access(Some(&u), &a, expires);
+            let mut refresh = (i % 2 == 1).then(|| new_refresh(&u, &a, None, None));
+            // Every tenth fails: a duplicate access checksum (alone) or a duplicate refresh
+            // checksum (in a pair: its access token must not stay behind).
+            let fails = i % 10 == 0 || i % 10 == 5;
+            if i % 10 == 0 {
+                access.token_checksum = taken_at.token_checksum.clone();
+            }
+            if i % 10 == 5 {
+                if let Some(r) = refresh.as_mut() {
+                    r.token_checksum = taken_rt.token_checksum.clone();
+                }
+            }
+            let access_checksum = access.token_checksum.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let result = store
+                    .issue_tokens(NewTokenPair { access, refresh }, t0())
+                    .await;
+                (i, fails, access_checksum, result)
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        let (i, fails, access_checksum, result) = t.await.unwrap();
+        if fails {
+            assert!(
+                matches!(result, Err(StoreError::Conflict(_))),
+                "issuance {i} must fail with a conflict: {result:?}"
+            );
+            if i % 10 == 5 {
+                assert!(
+                    store
+                        .find_access_token(&access_checksum)
+                        .await
+                        .unwrap()
+                        .is_none(),
+                    "the failed pair {i} left its access token behind"
+                );
+            }
+            continue;
+        }
+        let (at, rt) = result.unwrap_or_else(|e| panic!("issuance {i}: {e:?}"));
+        ok += 1;
+        assert_eq!(
+            store.find_access_token(&at.token_checksum).await.unwrap(),
+            Some(at.clone())
+        );
+        assert_eq!(rt.is_some(), i % 2 == 1);
+        if let Some(rt) = rt {
+            assert_eq!(rt.access_token_id, Some(at.id));
+            assert_eq!(
+                store.find_refresh_token(&rt.token_checksum).await.unwrap(),
+                Some(rt)
+            );
+        }
+    }
+    assert_eq!(ok, N - N / 5);
+    // Nothing else was written: the two seed tokens and the successes.
+    let listed = store.list_access_tokens_for_user(u.id).await.unwrap();
+    assert_eq!(listed.len(), 1 + ok);
 }
 
 /// The hot-path read: a token with its application and user rows, one statement.

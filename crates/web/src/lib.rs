@@ -2,6 +2,7 @@
 //! under `o/`), the shared state, the HTTP error mapping and the template engine.
 
 pub mod csrf;
+pub mod documents;
 pub mod endpoints;
 mod error;
 pub mod form;

@@ -24,6 +24,10 @@ pub struct AppState {
     /// Bearer-token validation for protected APIs mounted on this state (see
     /// [`crate::resource`]): the store, then remote introspection when configured.
     pub resource: crate::resource::ResourceServer,
+    /// JWKS, discovery and RFC 8414 bodies, serialised ahead (`oidc_jwks_cache_seconds`).
+    pub documents: Arc<crate::documents::DocumentCache>,
+    /// Recent successful client authentications (`client_authentication_cache_seconds`).
+    pub client_auth_cache: Arc<oauth_toolkit_core::client_auth_cache::ClientAuthCache>,
 }
 
 impl AppState {
@@ -39,7 +43,14 @@ impl AppState {
             Some(store.clone()),
             clock.clone(),
         );
+        let client_auth_cache =
+            Arc::new(oauth_toolkit_core::client_auth_cache::ClientAuthCache::new(
+                settings.client_authentication_cache_seconds,
+            ));
+        let documents = Arc::new(crate::documents::DocumentCache::new(&settings));
         Ok(Self {
+            documents,
+            client_auth_cache,
             settings: Arc::new(settings),
             store,
             clock,
@@ -66,6 +77,7 @@ impl AppState {
     /// The protocol context for one request (the clock is read once).
     pub fn ctx(&self) -> Ctx<'_> {
         Ctx::new(&self.settings, &*self.store, self.clock.now())
+            .with_client_auth_cache(&self.client_auth_cache)
     }
 }
 

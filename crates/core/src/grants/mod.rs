@@ -75,7 +75,7 @@ pub async fn token_request(
     };
     let credentials = extract_credentials(authorization, params)?;
     let client =
-        authenticate_client(ctx.store, credentials.as_ref(), handler.client_requirement())
+        authenticate_client(ctx, credentials.as_ref(), handler.client_requirement())
             .await
             .inspect_err(|_| {
                 tracing::info!(client_id = ?credentials.as_ref().map(|c| &c.client_id), grant_type, "client authentication failed");

@@ -407,6 +407,12 @@ impl Application {
         crate::client_secret::verify_client_secret(presented, &self.client_secret)
     }
 
+    /// [`Self::check_secret`] for request handlers: a slow hash (argon2, PBKDF2) runs through
+    /// the slow hash gate instead of on the async worker.
+    pub async fn check_secret_async(&self, presented: &str) -> bool {
+        crate::client_secret::verify_client_secret_async(presented, &self.client_secret).await
+    }
+
     /// What DOT's `__str__` shows: the name, or the client id.
     pub fn display_name(&self) -> &str {
         if self.name.is_empty() {

@@ -87,7 +87,7 @@ mod tests {
             oidc_rp_initiated_logout_enabled: true,
             ..Settings::default()
         };
-        let doc = openid_configuration(&s, &KeySet { keys: vec![] });
+        let doc = openid_configuration(&s, &KeySet::new(vec![]));
         assert_eq!(doc["issuer"], "http://localhost/o");
         assert_eq!(doc["userinfo_endpoint"], "http://localhost/o/userinfo/");
         assert_eq!(doc["jwks_uri"], "http://localhost/o/.well-known/jwks.json");
@@ -116,7 +116,7 @@ mod tests {
             oidc_rp_initiated_logout_enabled: false,
             ..Settings::default()
         };
-        let doc = openid_configuration(&gated, &KeySet { keys: vec![] });
+        let doc = openid_configuration(&gated, &KeySet::new(vec![]));
         assert!(doc.get("end_session_endpoint").is_none());
         let types: Vec<&str> = doc["response_types_supported"]
             .as_array()

@@ -6,8 +6,12 @@
 //!   `oidc_rsa_private_keys_inactive` are published — nothing is read from the database.
 //! - otherwise the keys stored in the database (`SigningKeyStore`): a 2048-bit RSA key is
 //!   generated on first start (race-safe, so every process signs with the same one), and
-//!   `oauth-toolkit createsigningkey` adds newer ones. The newest key of an algorithm signs;
-//!   every stored key stays in the JWKS so tokens signed before a rotation still verify.
+//!   `oauth-toolkit createsigningkey` adds newer ones. Every stored key is in the JWKS at
+//!   once, so tokens signed before a rotation still verify; a new key signs only once it has
+//!   been stored for [`activation_delay`] (unless no older key of its algorithm exists):
+//!   each process serves a JWKS up to 1.5 × `oidc_jwks_cache_seconds` old, and a relying
+//!   party that meets an unknown `kid` refetches the JWKS from whichever process it reaches,
+//!   so the key must be in all of them before any process signs with it.
 //!
 //! Signing and verification go through `jsonwebtoken` (ring, constant time). The `rsa` and
 //! `p256` crates only generate and parse keys: the `rsa` crate's own signing is not constant
@@ -24,6 +28,7 @@ use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
 
 use crate::context::Ctx;
 use crate::error::OAuthError;
@@ -213,19 +218,63 @@ pub fn generate(algorithm: KeyAlgorithm) -> Result<NewSigningKey, KeyError> {
     })
 }
 
+/// How long a stored key is published before it signs: twice `oidc_jwks_cache_seconds`.
+/// Every process's JWKS is at most 1.5 × that old (`oauth_toolkit_axum::documents`); the
+/// other half covers the time a read takes and clock differences between hosts.
+pub fn activation_delay(settings: &crate::settings::Settings) -> Duration {
+    Duration::seconds(i64::try_from(settings.oidc_jwks_cache_seconds).unwrap_or(i64::MAX / 4) * 2)
+}
+
 /// The keys of a deployment: every published key, newest first.
 #[derive(Debug, Clone)]
 pub struct KeySet {
     pub keys: Vec<Arc<Key>>,
+    /// Per key, in the same order: published long enough to sign (missing: ready).
+    ready: Vec<bool>,
 }
 
 impl KeySet {
-    /// The key that signs `algorithm` (the newest of that algorithm), or, with `None`, the
-    /// newest key of any algorithm.
+    /// Keys that may all sign at once (configured keys).
+    pub fn new(keys: Vec<Arc<Key>>) -> Self {
+        Self {
+            ready: vec![true; keys.len()],
+            keys,
+        }
+    }
+
+    /// Stored keys, newest first, with when each was added: a key may sign once
+    /// `created + delay <= now`.
+    pub fn stored(
+        keys: Vec<(Arc<Key>, OffsetDateTime)>,
+        now: OffsetDateTime,
+        delay: Duration,
+    ) -> Self {
+        let (keys, ready) = keys
+            .into_iter()
+            .map(|(k, created)| (k, created.saturating_add(delay) <= now))
+            .unzip();
+        Self { keys, ready }
+    }
+
+    fn is_ready(&self, index: usize) -> bool {
+        self.ready.get(index).copied().unwrap_or(true)
+    }
+
+    /// The key that signs `algorithm`, or, with `None`, any algorithm: the newest such key
+    /// published for long enough; when none is yet, the oldest (it was published first; on
+    /// a first start it is the only key).
     pub fn signing_key(&self, algorithm: Option<KeyAlgorithm>) -> Option<&Arc<Key>> {
-        self.keys
-            .iter()
-            .find(|k| algorithm.is_none() || algorithm == Some(k.algorithm))
+        let mut oldest = None;
+        for (i, k) in self.keys.iter().enumerate() {
+            if algorithm.is_some() && algorithm != Some(k.algorithm) {
+                continue;
+            }
+            if self.is_ready(i) {
+                return Some(k);
+            }
+            oldest = Some(k);
+        }
+        oldest
     }
 
     pub fn by_kid(&self, kid: &str) -> Option<&Arc<Key>> {
@@ -262,23 +311,28 @@ pub async fn key_set(ctx: &Ctx<'_>) -> Result<KeySet, OAuthError> {
         for pem in &s.oidc_rsa_private_keys_inactive {
             keys.push(parse_cached("RS256", pem).map_err(key_failure)?);
         }
-        return Ok(KeySet { keys });
+        return Ok(KeySet::new(keys));
     }
     let mut rows = ctx.store.list_signing_keys().await?;
     if rows.is_empty() {
         rows = ensure_stored_key(ctx).await?;
     }
+    Ok(stored_set(ctx, rows))
+}
+
+/// The set of stored `rows` (newest first) as of `ctx.now`.
+fn stored_set(ctx: &Ctx<'_>, rows: Vec<crate::models::SigningKey>) -> KeySet {
     let mut keys = Vec::with_capacity(rows.len());
     for row in rows {
         match parse_cached(&row.algorithm, &row.private_key) {
-            Ok(k) => keys.push(k),
+            Ok(k) => keys.push((k, row.created)),
             // One unreadable row must not take the provider down; it is reported.
             Err(e) => {
                 tracing::error!(kid = %row.kid, error = %e, "unusable signing key in the database")
             }
         }
     }
-    Ok(KeySet { keys })
+    KeySet::stored(keys, ctx.now, activation_delay(ctx.settings))
 }
 
 /// Make sure the database holds a signing key (a first start); race-safe across processes.
@@ -311,8 +365,9 @@ pub enum RotationError {
     #[error("no signing key with kid `{0}`")]
     UnknownKid(String),
     #[error(
-        "key `{0}` is a current signing key (the newest key, or the newest RS256 key); add a \
-         newer one with createsigningkey first"
+        "key `{0}` is a current signing key (the newest key, the newest RS256 key, or one that \
+         signs until a newer key has been published for long enough); add a newer one with \
+         createsigningkey first"
     )]
     InUse(String),
     #[error(transparent)]
@@ -321,8 +376,9 @@ pub enum RotationError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Rotation: generate a key of `algorithm` and store it. It signs new ID tokens from now on
-/// (every process reads the key list on use); older keys stay in the JWKS.
+/// Rotation: generate a key of `algorithm` and store it. It is published at once and signs
+/// new ID tokens after [`activation_delay`] (every process reads the key list on use); older
+/// keys stay in the JWKS.
 pub async fn rotate(
     ctx: &Ctx<'_>,
     algorithm: KeyAlgorithm,
@@ -344,7 +400,7 @@ pub async fn rotate(
 
 /// Retirement: delete a key that no longer signs — not the newest key (it signs for
 /// applications without an algorithm) nor the newest RS256 key (it signs for RS256
-/// applications). ID tokens it signed no longer verify afterwards: retire a key only once
+/// applications), nor a key that signs while a newer one waits for its activation. ID tokens it signed no longer verify afterwards: retire a key only once
 /// they have expired (`id_token_expire_seconds` after the rotation).
 pub async fn retire_key(ctx: &Ctx<'_>, kid: &str) -> Result<(), RotationError> {
     if !ctx.settings.oidc_rsa_private_key.trim().is_empty() {
@@ -356,7 +412,12 @@ pub async fn retire_key(ctx: &Ctx<'_>, kid: &str) -> Result<(), RotationError> {
     };
     let newest = rows.first().map(|k| k.id);
     let newest_rsa = rows.iter().find(|k| k.algorithm == "RS256").map(|k| k.id);
-    if Some(target.id) == newest || Some(target.id) == newest_rsa {
+    let target_id = target.id;
+    let set = stored_set(ctx, rows);
+    let signing = [None, Some(KeyAlgorithm::RS256)]
+        .into_iter()
+        .any(|a| set.signing_key(a).is_some_and(|k| k.kid == kid));
+    if Some(target_id) == newest || Some(target_id) == newest_rsa || signing {
         return Err(RotationError::InUse(kid.to_string()));
     }
     if !ctx.store.delete_signing_key(kid).await? {
@@ -401,5 +462,90 @@ mod tests {
         assert!(
             parse_ec_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").is_err()
         );
+    }
+
+    /// A new key is published at once but signs only after the activation delay, unless no
+    /// older key of the wanted algorithm exists.
+    #[test]
+    fn new_keys_sign_after_the_activation_delay() {
+        let key = |alg: KeyAlgorithm| {
+            let new = generate(alg).unwrap();
+            parse_cached(&new.algorithm, &new.private_key).unwrap()
+        };
+        let t0 = time::macros::datetime!(2030-01-01 00:00 UTC);
+        let delay = Duration::seconds(10);
+        let (rsa_old, rsa_new, ec_new) = (
+            key(KeyAlgorithm::RS256),
+            key(KeyAlgorithm::RS256),
+            key(KeyAlgorithm::ES256),
+        );
+        let rows = |now_offset: i64| {
+            KeySet::stored(
+                vec![
+                    (ec_new.clone(), t0 + Duration::seconds(2)),
+                    (rsa_new.clone(), t0 + Duration::seconds(1)),
+                    (rsa_old.clone(), t0 - Duration::days(30)),
+                ],
+                t0 + Duration::seconds(now_offset),
+                delay,
+            )
+        };
+        let kid = |set: &KeySet, a| set.signing_key(a).unwrap().kid.clone();
+
+        let pending = rows(5);
+        assert_eq!(
+            pending.jwks()["keys"].as_array().unwrap().len(),
+            3,
+            "all published"
+        );
+        assert_eq!(kid(&pending, None), rsa_old.kid, "the new keys wait");
+        assert_eq!(kid(&pending, Some(KeyAlgorithm::RS256)), rsa_old.kid);
+        // No older ES256 key: the pending one is the only choice.
+        assert_eq!(kid(&pending, Some(KeyAlgorithm::ES256)), ec_new.kid);
+
+        let half = rows(11);
+        assert_eq!(
+            kid(&half, None),
+            rsa_new.kid,
+            "the RSA key is ready, the EC key not yet"
+        );
+        assert_eq!(kid(&half, Some(KeyAlgorithm::RS256)), rsa_new.kid);
+
+        let ready = rows(12);
+        assert_eq!(kid(&ready, None), ec_new.kid, "the newest ready key");
+        assert_eq!(kid(&ready, Some(KeyAlgorithm::RS256)), rsa_new.kid);
+
+        // A first start: the only key signs at once.
+        let first = KeySet::stored(vec![(rsa_new.clone(), t0)], t0, delay);
+        assert_eq!(kid(&first, None), rsa_new.kid);
+        // Two pending keys and nothing older: the older one, published first.
+        let fresh = KeySet::stored(
+            vec![
+                (rsa_new.clone(), t0 + Duration::seconds(1)),
+                (rsa_old.clone(), t0),
+            ],
+            t0 + Duration::seconds(2),
+            delay,
+        );
+        assert_eq!(kid(&fresh, None), rsa_old.kid);
+        // Configured keys sign at once.
+        assert_eq!(
+            kid(&KeySet::new(vec![rsa_new.clone(), rsa_old.clone()]), None),
+            rsa_new.kid
+        );
+    }
+
+    #[test]
+    fn activation_is_twice_the_jwks_cache() {
+        let s = crate::settings::Settings {
+            oidc_jwks_cache_seconds: 7,
+            ..Default::default()
+        };
+        assert_eq!(activation_delay(&s), Duration::seconds(14));
+        let off = crate::settings::Settings {
+            oidc_jwks_cache_seconds: 0,
+            ..Default::default()
+        };
+        assert_eq!(activation_delay(&off), Duration::ZERO);
     }
 }

@@ -25,7 +25,8 @@ pub async fn run(settings: Settings, args: CreateSigningKeyArgs) -> anyhow::Resu
         );
     } else {
         println!(
-            "Signing key {} ({}) added; it signs new ID tokens from now on.",
+            "Signing key {} ({}) added; it is published now and signs new ID tokens once it is \
+             twice oidc_jwks_cache_seconds old.",
             key.kid, key.algorithm
         );
     }

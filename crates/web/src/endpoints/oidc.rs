@@ -7,8 +7,6 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use oauth_toolkit_core::error::{ErrorCode, OAuthError};
-use oauth_toolkit_core::oidc::discovery::openid_configuration;
-use oauth_toolkit_core::oidc::key_set;
 use oauth_toolkit_core::oidc::userinfo::{invalid_token, userinfo as userinfo_claims};
 
 use crate::error::{no_store, oauth_error_response};
@@ -22,42 +20,21 @@ fn cors_any(resp: &mut Response) {
     );
 }
 
-/// `GET .well-known/openid-configuration[/]` (Discovery 1.0 §4).
+/// `GET .well-known/openid-configuration[/]` (Discovery 1.0 §4), from the documents cache
+/// (`crate::documents`): no database read and no serialisation while it is fresh.
 pub async fn discovery(State(state): State<AppState>) -> Response {
-    let ctx = state.ctx();
-    let keys = match key_set(&ctx).await {
-        Ok(k) => k,
-        Err(e) => return oauth_error_response(e),
-    };
-    let mut resp = (
-        StatusCode::OK,
-        axum::Json(openid_configuration(&state.settings, &keys)),
-    )
-        .into_response();
-    cors_any(&mut resp);
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    resp
+    match state.documents.keyed(&state).await {
+        Ok(docs) => docs.discovery.response(),
+        Err(e) => oauth_error_response(e),
+    }
 }
 
 /// `GET .well-known/jwks.json`: every published key, with DOT's cache headers.
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    let ctx = state.ctx();
-    let keys = match key_set(&ctx).await {
-        Ok(k) => k,
-        Err(e) => return oauth_error_response(e),
-    };
-    let mut resp = (StatusCode::OK, axum::Json(keys.jwks())).into_response();
-    cors_any(&mut resp);
-    let n = state.settings.oidc_jwks_max_age_seconds;
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "public, max-age={n}, stale-while-revalidate={n}, stale-if-error={n}"
-    )) {
-        resp.headers_mut().insert(header::CACHE_CONTROL, v);
+    match state.documents.keyed(&state).await {
+        Ok(docs) => docs.jwks.response(),
+        Err(e) => oauth_error_response(e),
     }
-    resp
 }
 
 /// The bearer token of a userinfo request: `Authorization: Bearer`, else `access_token` in a

@@ -1,0 +1,281 @@
+//! The slow hash gate: password hashes (argon2id, PBKDF2) run on tokio's blocking threads, at
+//! most one per core at once, and argon2 reuses a small pool of memory buffers.
+//!
+//! An argon2id hash with the default cost takes ~20 ms of CPU and 19 MiB of memory. Run inline
+//! on the async workers, 32 concurrent logins stall every other request and allocate 32 buffers
+//! at once (which glibc then keeps). The work is CPU-bound, so running more hashes than there
+//! are cores gains nothing: callers wait (asynchronously, in FIFO order) for a permit instead.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use argon2::{Block, Params};
+use tokio::sync::Semaphore;
+
+/// At most this many slow hashes run at once through a gate, and at most this many argon2
+/// buffers are kept for reuse: the number of cores (at least 1).
+pub fn default_limit() -> usize {
+    static LIMIT: OnceLock<usize> = OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .max(1)
+    })
+}
+
+/// Bounds how many slow hashes run at once and runs them off the async workers.
+#[derive(Debug)]
+pub struct SlowHashGate {
+    permits: Arc<Semaphore>,
+    limit: usize,
+    stats: Arc<GateStats>,
+}
+
+#[derive(Debug, Default)]
+struct GateStats {
+    running: AtomicUsize,
+    high_water: AtomicUsize,
+}
+
+/// Counts one running job; the count drops even if the job panics.
+struct Running<'a>(&'a GateStats);
+
+impl<'a> Running<'a> {
+    fn enter(stats: &'a GateStats) -> Self {
+        let now = stats.running.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.high_water.fetch_max(now, Ordering::SeqCst);
+        Running(stats)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl SlowHashGate {
+    /// A gate letting `limit` (at least 1) jobs run at once.
+    pub fn new(limit: usize) -> Self {
+        let limit = limit.max(1);
+        SlowHashGate {
+            permits: Arc::new(Semaphore::new(limit)),
+            limit,
+            stats: Arc::default(),
+        }
+    }
+
+    /// The process-wide gate that password and client-secret checks go through.
+    pub fn global() -> &'static SlowHashGate {
+        static GATE: OnceLock<SlowHashGate> = OnceLock::new();
+        GATE.get_or_init(|| SlowHashGate::new(default_limit()))
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The most jobs that have run at the same time through this gate.
+    pub fn high_water_mark(&self) -> usize {
+        self.stats.high_water.load(Ordering::SeqCst)
+    }
+
+    /// Run `job` on a blocking thread once a permit is free. `None` when the job panicked or
+    /// could not run; callers treat that as "not valid". Outside a tokio runtime the job runs
+    /// inline (still counted against the limit).
+    pub async fn run<T, F>(&self, job: F) -> Option<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        // The semaphore is never closed, so acquiring only fails if that changes.
+        let permit = Arc::clone(&self.permits).acquire_owned().await.ok()?;
+        let stats = Arc::clone(&self.stats);
+        // The permit moves into the job: if the caller's future is dropped (the client went
+        // away), the hash still holds its slot until it really finishes.
+        let guarded = move || {
+            let _permit = permit;
+            let _running = Running::enter(&stats);
+            job()
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => match handle.spawn_blocking(guarded).await {
+                Ok(value) => Some(value),
+                Err(e) => {
+                    tracing::error!("slow hash task failed: {e}");
+                    None
+                }
+            },
+            Err(_) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(guarded)).ok(),
+        }
+    }
+}
+
+/// Blocks for the default argon2 parameters (19 MiB): the size of a pooled buffer.
+fn pooled_block_count() -> usize {
+    Params::DEFAULT.block_count()
+}
+
+/// Reusable argon2 memory, at most [`default_limit`] buffers kept. Reusing them keeps the
+/// process's memory flat: a freed 19 MiB buffer raises glibc's mmap threshold, after which such
+/// buffers come from per-thread arenas and are rarely given back to the system.
+fn pool() -> &'static Mutex<Vec<Vec<Block>>> {
+    static POOL: OnceLock<Mutex<Vec<Vec<Block>>>> = OnceLock::new();
+    POOL.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Run `f` with at least `blocks` argon2 blocks of scratch memory: a pooled buffer when the
+/// default size suffices (allocated on first use, returned afterwards), else a one-off buffer.
+pub fn with_argon2_memory<T>(blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+    let size = pooled_block_count();
+    if blocks > size {
+        let mut one_off = vec![Block::default(); blocks];
+        return f(&mut one_off);
+    }
+    let taken = pool().lock().ok().and_then(|mut p| p.pop());
+    let mut buffer = taken.unwrap_or_else(|| vec![Block::default(); size]);
+    let result = f(&mut buffer);
+    // Its contents are argon2 state derived from the password; the next hash overwrites every
+    // block it reads before reading it, so nothing leaks between hashes.
+    if let Ok(mut p) = pool().lock() {
+        if p.len() < default_limit() {
+            p.push(buffer);
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_most_limit_jobs_run_at_once() {
+        let gate = Arc::new(SlowHashGate::new(default_limit()));
+        let mut tasks = Vec::new();
+        for i in 0..4 * gate.limit() {
+            let gate = Arc::clone(&gate);
+            tasks.push(tokio::spawn(async move {
+                gate.run(move || {
+                    std::thread::sleep(Duration::from_millis(20));
+                    i
+                })
+                .await
+            }));
+        }
+        for (i, task) in tasks.into_iter().enumerate() {
+            assert_eq!(task.await.unwrap(), Some(i));
+        }
+        assert!(gate.high_water_mark() >= 1);
+        assert!(
+            gate.high_water_mark() <= gate.limit(),
+            "{} > {}",
+            gate.high_water_mark(),
+            gate.limit()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_limit_of_one_serialises() {
+        let gate = Arc::new(SlowHashGate::new(0));
+        assert_eq!(gate.limit(), 1);
+        let jobs = (0..6).map(|_| {
+            let gate = Arc::clone(&gate);
+            async move {
+                gate.run(|| std::thread::sleep(Duration::from_millis(5)))
+                    .await
+            }
+        });
+        for r in futures_join_all(jobs).await {
+            assert_eq!(r, Some(()));
+        }
+        assert_eq!(gate.high_water_mark(), 1);
+    }
+
+    async fn futures_join_all<F: std::future::Future + Send + 'static>(
+        futures: impl Iterator<Item = F>,
+    ) -> Vec<F::Output>
+    where
+        F::Output: Send + 'static,
+    {
+        let handles: Vec<_> = futures.map(tokio::spawn).collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_none_and_frees_its_permit() {
+        let gate = SlowHashGate::new(1);
+        let r: Option<bool> = gate.run(|| panic!("boom")).await;
+        assert_eq!(r, None);
+        // The permit came back: the next job runs.
+        assert_eq!(gate.run(|| true).await, Some(true));
+        assert_eq!(gate.stats.running.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn outside_a_runtime_jobs_run_inline() {
+        let gate = SlowHashGate::new(1);
+        assert_eq!(block_on(gate.run(|| 7)), Some(7));
+        let panicking = gate.run(|| -> u8 { panic!("boom") });
+        assert_eq!(block_on(panicking), None);
+        assert_eq!(block_on(gate.run(|| 8)), Some(8));
+    }
+
+    /// A minimal executor with no tokio context (for the inline path).
+    fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+        use std::task::{Context, Poll, Wake, Waker};
+        struct Noop;
+        impl Wake for Noop {
+            fn wake(self: Arc<Self>) {}
+        }
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = std::pin::pin!(fut);
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_caller_keeps_the_slot_until_the_job_ends() {
+        let gate = Arc::new(SlowHashGate::new(1));
+        let started = Arc::new(std::sync::Barrier::new(2));
+        let s = Arc::clone(&started);
+        let g = Arc::clone(&gate);
+        let first = tokio::spawn(async move {
+            g.run(move || {
+                s.wait();
+                std::thread::sleep(Duration::from_millis(50));
+            })
+            .await
+        });
+        tokio::task::spawn_blocking(move || started.wait())
+            .await
+            .unwrap();
+        first.abort();
+        // The aborted caller's job still runs: the second one waits for it.
+        let g = Arc::clone(&gate);
+        let second = g.run(|| ()).await;
+        assert_eq!(second, Some(()));
+        assert_eq!(gate.high_water_mark(), 1);
+    }
+
+    #[test]
+    fn pooled_and_one_off_memory() {
+        let small = with_argon2_memory(8, |m| m.len());
+        assert!(small >= pooled_block_count());
+        let big = with_argon2_memory(pooled_block_count() + 1, |m| m.len());
+        assert_eq!(big, pooled_block_count() + 1);
+        let kept = pool().lock().map(|p| p.len()).unwrap_or(0);
+        assert!(kept <= default_limit(), "{kept}");
+    }
+}
