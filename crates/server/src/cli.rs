@@ -60,7 +60,9 @@ pub struct CreateSigningKeyArgs {
 
 #[derive(Debug, Args)]
 pub struct DeleteSigningKeyArgs {
-    /// The key's `kid` (as published in the JWKS).
+    /// The key's `kid` (as published in the JWKS). A base64url thumbprint may begin with `-`,
+    /// so a leading hyphen is part of the value, not an option.
+    #[arg(allow_hyphen_values = true)]
     pub kid: String,
 }
 

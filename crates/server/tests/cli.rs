@@ -23,6 +23,7 @@ backends!(
     cleartokens_deletes_and_warns,
     settings_errors_name_the_key,
     serve_health_home_and_clean_shutdown,
+    deletesigningkey_takes_a_kid_beginning_with_a_hyphen,
 );
 
 async fn migrate_is_idempotent(env: Env) {
@@ -448,6 +449,20 @@ async fn cleartokens_deletes_and_warns(env: Env) {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("REFRESH_TOKEN_EXPIRE_SECONDS is not set"));
     db.close().await;
+}
+
+/// RFC 7638 thumbprints are base64url: about one kid in 64 begins with `-`. Found by a
+/// rotation test that failed only when the random key's kid did.
+async fn deletesigningkey_takes_a_kid_beginning_with_a_hyphen(env: Env) {
+    let o = env.run(&["migrate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = env.run(&["deletesigningkey", "-mNoSuchKid"]);
+    assert!(!o.status.success());
+    let err = error_line(&o);
+    assert!(
+        err.contains("no signing key with kid `-mNoSuchKid`"),
+        "the kid is taken as the value, not an option: {err}"
+    );
 }
 
 async fn settings_errors_name_the_key(env: Env) {

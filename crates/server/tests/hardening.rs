@@ -141,10 +141,6 @@ fn base64(input: &[u8]) -> String {
     out
 }
 
-fn basic(id: &str, secret: &str) -> String {
-    format!("Basic {}", base64(format!("{id}:{secret}").as_bytes()))
-}
-
 const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A client_credentials token request, as raw bytes.

@@ -5,7 +5,6 @@
 
 mod common;
 
-use base64::Engine;
 use common::*;
 use serde_json::Value;
 
@@ -15,13 +14,6 @@ backends!(
 );
 
 const N: u64 = 20;
-
-fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
-}
 
 async fn statements(http: &reqwest::Client, server: &Server) -> u64 {
     let v: Value = http

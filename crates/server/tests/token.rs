@@ -46,13 +46,6 @@ fn http() -> reqwest::Client {
         .unwrap()
 }
 
-fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
-}
-
 /// POST a form to the token endpoint; returns (status, headers, json body).
 async fn token_post(
     server: &Server,

@@ -37,7 +37,11 @@ impl SqliteStore {
         } else {
             base.clone().journal_mode(SqliteJournalMode::Wal)
         };
+        // No liveness ping before handing out a connection: an SQLite connection is a file
+        // handle in this process, not a socket that can die, and sqlx's ping is a round trip
+        // to the connection's worker thread (two thread wake-ups) on every acquire.
         let write = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(opts.acquire_timeout)
@@ -49,6 +53,7 @@ impl SqliteStore {
             write.clone()
         } else {
             SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(opts.max_connections.max(1))
                 .acquire_timeout(opts.acquire_timeout)
                 .connect_with(base)

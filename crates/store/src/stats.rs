@@ -3,9 +3,11 @@
 //! one to a process-wide counter. No mock, no sampling: the count is of real statements on
 //! real connections.
 //!
-//! Not counted: the liveness ping sqlx's pool sends when it hands out an idle connection
-//! (`test_before_acquire`, on by default; a real round trip on PostgreSQL, an in-process
-//! call on SQLite), connection set-up, and migrations.
+//! Not counted: the liveness pings of sqlx's pool — before it hands out a connection
+//! (`test_before_acquire`: on for PostgreSQL, where it is a network round trip before the
+//! query; off for SQLite, where a connection is a file handle that cannot die) and after a
+//! connection is given back (always, in sqlx 0.8; in a spawned task, so no request waits for
+//! it) — connection set-up, and migrations.
 //!
 //! The cost is one relaxed atomic add per statement, so it is always on. `serve
 //! --debug-stats` exposes the total at `GET /debug/stats`; the load benchmark reads it before

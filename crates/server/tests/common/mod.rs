@@ -171,6 +171,16 @@ impl Drop for Server {
     }
 }
 
+/// `Authorization: Basic` for a client (RFC 6749 §2.3.1; our ids and secrets need no
+/// form-encoding).
+pub fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
 pub async fn count_rows(db: &Database, table: &str) -> i64 {
     use sqlx::Connection;
     let sql = format!("SELECT COUNT(*) FROM {table}");
