@@ -104,6 +104,9 @@ pub enum Rotation {
     Missing,
 }
 
+/// What an issuance wrote: the access token and, when one was asked for, its refresh token.
+pub type IssuedTokens = (AccessToken, Option<RefreshToken>);
+
 /// The rows one token issuance writes together. The refresh token's `access_token_id` is
 /// ignored: it is bound to the access token created with it.
 #[derive(Debug, Clone)]
@@ -119,7 +122,7 @@ pub trait TokenStore: Send + Sync {
         &self,
         pair: NewTokenPair,
         now: OffsetDateTime,
-    ) -> Result<(AccessToken, Option<RefreshToken>), StoreError>;
+    ) -> Result<IssuedTokens, StoreError>;
     /// Rotation in one transaction: claim `old_refresh_id` if still live (else
     /// [`Rotation::AlreadyRevoked`] / [`Rotation::Missing`] and nothing is written), delete its access
     /// token, and write `pair` with the new access token's `source_refresh_token_id` set to

@@ -15,8 +15,7 @@
 //!
 //! PostgreSQL does not need this: its WAL writer already flushes concurrent commits together.
 
-use oauth_toolkit_core::models::{AccessToken, RefreshToken};
-use oauth_toolkit_core::store::{NewTokenPair, StoreError};
+use oauth_toolkit_core::store::{IssuedTokens, NewTokenPair, StoreError};
 use sqlx::{Acquire, Sqlite, SqlitePool, Transaction};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
@@ -30,12 +29,10 @@ const MAX_BATCH: usize = 256;
 /// Issuances that may wait for the committer before callers wait to enqueue.
 const QUEUE: usize = 4096;
 
-type Issued = (AccessToken, Option<RefreshToken>);
-
 struct Job {
     pair: NewTokenPair,
     now: OffsetDateTime,
-    reply: oneshot::Sender<Result<Issued, StoreError>>,
+    reply: oneshot::Sender<Result<IssuedTokens, StoreError>>,
 }
 
 /// The sending side, held by every clone of the store; the committer task ends when the last
@@ -64,7 +61,7 @@ impl IssueQueue {
         &self,
         pair: NewTokenPair,
         now: OffsetDateTime,
-    ) -> Result<Issued, StoreError> {
+    ) -> Result<IssuedTokens, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { pair, now, reply })
@@ -121,7 +118,7 @@ async fn write_one(
     tx: &mut Transaction<'static, Sqlite>,
     pair: NewTokenPair,
     now: OffsetDateTime,
-) -> Result<Issued, StoreError> {
+) -> Result<IssuedTokens, StoreError> {
     let Some(refresh) = pair.refresh else {
         // One statement: atomic by itself inside the transaction.
         let at = insert_access_token(&mut **tx, pair.access, now).await?;
@@ -148,7 +145,7 @@ async fn write_one(
 }
 
 /// The same failure for every job (StoreError is not Clone: rebuild it from its text).
-fn fail_all(replies: Vec<oneshot::Sender<Result<Issued, StoreError>>>, error: &StoreError) {
+fn fail_all(replies: Vec<oneshot::Sender<Result<IssuedTokens, StoreError>>>, error: &StoreError) {
     tracing::warn!(
         "group commit of {} token issuances failed: {error}",
         replies.len()

@@ -54,13 +54,7 @@ impl PgStore {
         &self,
         pair: oauth_toolkit_core::store::NewTokenPair,
         now: time::OffsetDateTime,
-    ) -> Result<
-        (
-            oauth_toolkit_core::models::AccessToken,
-            Option<oauth_toolkit_core::models::RefreshToken>,
-        ),
-        StoreError,
-    > {
+    ) -> Result<oauth_toolkit_core::store::IssuedTokens, StoreError> {
         queries::issue_now(&self.write, pair, now).await
     }
 }

@@ -91,7 +91,7 @@ macro_rules! impl_sql_store {
             pool: &sqlx::Pool<<$store as crate::sql_store::HasDb>::Db>,
             pair: NewTokenPair,
             now: OffsetDateTime,
-        ) -> Result<(AccessToken, Option<RefreshToken>), StoreError> {
+        ) -> Result<IssuedTokens, StoreError> {
             let Some(refresh) = pair.refresh else {
                 let at = insert_access_token(pool, pair.access, now).await?;
                 return Ok((at, None));
@@ -379,7 +379,7 @@ macro_rules! impl_sql_store {
                 &self,
                 pair: NewTokenPair,
                 now: OffsetDateTime,
-            ) -> Result<(AccessToken, Option<RefreshToken>), StoreError> {
+            ) -> Result<IssuedTokens, StoreError> {
                 // SQLite commits concurrent issuances together (group_commit.rs);
                 // PostgreSQL writes each at once (`issue_now`).
                 self.issue_token_pair(pair, now).await

@@ -85,13 +85,7 @@ impl SqliteStore {
         &self,
         pair: oauth_toolkit_core::store::NewTokenPair,
         now: time::OffsetDateTime,
-    ) -> Result<
-        (
-            oauth_toolkit_core::models::AccessToken,
-            Option<oauth_toolkit_core::models::RefreshToken>,
-        ),
-        StoreError,
-    > {
+    ) -> Result<oauth_toolkit_core::store::IssuedTokens, StoreError> {
         self.issue_queue.issue(pair, now).await
     }
 
