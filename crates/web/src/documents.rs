@@ -93,7 +93,7 @@ pub enum DocumentError {
 pub struct DocumentCache {
     ttl: Duration,
     jwks_cache_control: Option<HeaderValue>,
-    /// RFC 8414 metadata: `None` only if it could not be serialised (then built per request,
+    /// RFC 8414 metadata: `None` only if it could not be serialised (then answered 500,
     /// which reports the error).
     metadata: Option<Prepared>,
     current: RwLock<Option<Arc<KeyedDocuments>>>,
