@@ -1,10 +1,60 @@
 //! Checking a user's username and password (the login form, the password grant).
 
+use std::net::IpAddr;
+
 use time::OffsetDateTime;
 
 use crate::models::User;
 use crate::password::{hash_password_async, verify_password_async, PasswordCheck};
-use crate::store::{StoreError, UserStore};
+use crate::settings::Settings;
+use crate::store::{Store, StoreError, UserStore};
+use crate::throttle::{self, address_part, throttle_key, Limit, ThrottleKind, Throttled};
+
+/// The outcome of a sign-in attempt through the throttle ([`sign_in`]).
+#[derive(Debug)]
+pub enum SignIn {
+    Success(Box<User>),
+    /// Wrong username or password (or an inactive user): the caller says no more than that.
+    Failed,
+    /// Too many failures for this username from this address (or from this address): the
+    /// password was not checked.
+    Throttled(Throttled),
+}
+
+/// [`authenticate`] behind the sign-in throttles (`login_failure_limit` per username and
+/// address, `login_failure_address_limit` per address; see [`crate::throttle`]). Used by the
+/// login page and the password grant alike.
+pub async fn sign_in(
+    store: &dyn Store,
+    settings: &Settings,
+    username: &str,
+    password: &str,
+    peer: Option<IpAddr>,
+    now: OffsetDateTime,
+) -> Result<SignIn, StoreError> {
+    let addr = address_part(peer);
+    let user_key = throttle_key(ThrottleKind::Login, &[username.as_bytes(), &addr]);
+    let addr_key = throttle_key(ThrottleKind::LoginAddress, &[&addr]);
+    let (user_limit, addr_limit) = (Limit::login(settings), Limit::login_address(settings));
+    if let Err(t) = throttle::begin_attempt(store, &user_key, user_limit, now).await? {
+        tracing::info!("sign-in refused: too many failures for this username from this address");
+        return Ok(SignIn::Throttled(t));
+    }
+    if let Err(t) = throttle::begin_attempt(store, &addr_key, addr_limit, now).await? {
+        tracing::info!("sign-in refused: too many failures from this address");
+        return Ok(SignIn::Throttled(t));
+    }
+    let Some(user) = authenticate(store, username, password, now).await? else {
+        return Ok(SignIn::Failed);
+    };
+    if user_limit.is_on() {
+        store.clear_attempts(&user_key).await?;
+    }
+    if addr_limit.is_on() {
+        store.uncount_attempt(&addr_key).await?;
+    }
+    Ok(SignIn::Success(Box::new(user)))
+}
 
 /// A hash to verify against when the username is unknown, so that a wrong username costs
 /// as much time as a wrong password and does not reveal which usernames exist. Fixed (its

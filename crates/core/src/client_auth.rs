@@ -8,6 +8,7 @@ use crate::context::Ctx;
 use crate::error::{ErrorCode, OAuthError};
 use crate::models::{Application, ClientType};
 use crate::params::Params;
+use crate::throttle::{self, address_part, throttle_key, Limit, ThrottleKind};
 
 /// How the client presented itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,8 +189,23 @@ pub async fn authenticate_client(
         requirement == Requirement::Secret || app.client_type == ClientType::Confidential;
     match &creds.secret {
         Some(secret) => {
+            // Guessing is throttled per client_id and address: refused while over the limit,
+            // before the secret is looked at; only failures count (see `crate::throttle`).
+            let limit = Limit::client_authentication(ctx.settings);
+            let key = throttle_key(
+                ThrottleKind::ClientAuthentication,
+                &[creds.client_id.as_bytes(), &address_part(ctx.peer)],
+            );
+            if let Err(t) = throttle::check(ctx.store, &key, limit, ctx.now).await? {
+                tracing::info!("client authentication refused: too many failures");
+                return Err(invalid_client()
+                    .with_description("Too many failed client authentications. Try again later.")
+                    .with_status(429)
+                    .with_retry_after(t.retry_after_seconds));
+            }
             // Slow hashes (argon2id, imported PBKDF2) run off the async workers, bounded.
             if !app.check_secret_async(secret).await {
+                throttle::record_failure(ctx.store, &key, limit, ctx.now).await?;
                 return Err(invalid_client());
             }
             if let Some(cache) = cache {

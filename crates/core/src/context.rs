@@ -1,5 +1,7 @@
 //! What every protocol step is handed: the settings, the store and the current time.
 
+use std::net::IpAddr;
+
 use time::OffsetDateTime;
 
 use crate::client_auth_cache::ClientAuthCache;
@@ -13,6 +15,8 @@ pub struct Ctx<'a> {
     pub now: OffsetDateTime,
     /// This process's memory of recent client authentications (`None`: always check).
     pub client_auth_cache: Option<&'a ClientAuthCache>,
+    /// The address the request came from, when known (the throttles key on it).
+    pub peer: Option<IpAddr>,
 }
 
 impl<'a> Ctx<'a> {
@@ -22,7 +26,14 @@ impl<'a> Ctx<'a> {
             store,
             now,
             client_auth_cache: None,
+            peer: None,
         }
+    }
+
+    /// The request came from `peer`.
+    pub fn with_peer(mut self, peer: Option<IpAddr>) -> Self {
+        self.peer = peer;
+        self
     }
 
     /// Remember successful client authentications in `cache`.

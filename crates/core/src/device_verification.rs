@@ -12,6 +12,7 @@ use crate::context::Ctx;
 use crate::error::OAuthError;
 use crate::models::{Application, DeviceGrant, DeviceGrantStatus, Id};
 use crate::scopes::parse_scopes;
+use crate::throttle::{self, throttle_key, Limit, ThrottleKind, Throttled};
 
 /// Longest input looked at as a user code (spaces and dashes included).
 const MAX_USER_CODE_INPUT: usize = 64;
@@ -22,6 +23,8 @@ pub enum EntryError {
     Incorrect,
     AlreadyUsed,
     Expired,
+    /// Too many wrong codes from this account (RFC 8628 §5.1); the code was not looked up.
+    Throttled(Throttled),
 }
 
 impl EntryError {
@@ -30,6 +33,7 @@ impl EntryError {
             EntryError::Incorrect => "Incorrect user code",
             EntryError::AlreadyUsed => "User code has already been used",
             EntryError::Expired => "Expired user code",
+            EntryError::Throttled(_) => "Too many incorrect user codes. Try again later.",
         }
     }
 }
@@ -69,6 +73,29 @@ pub fn normalize_user_code(input: &str) -> Option<String> {
 /// Step 1: the user entered `input`. On success the grant is bound to `user_id` and the
 /// grant is returned (its `user_code` is the stored form, for the confirmation URL).
 pub async fn enter_user_code(
+    ctx: &Ctx<'_>,
+    user_id: Id,
+    input: &str,
+) -> Result<Result<DeviceGrant, EntryError>, OAuthError> {
+    // Counted before the lookup, so concurrent guesses cannot all pass; a correct code
+    // resets the count.
+    let key = throttle_key(ThrottleKind::DeviceUserCode, &[&user_id.to_be_bytes()]);
+    let limit = Limit::device_user_code(ctx.settings);
+    if let Err(t) = throttle::begin_attempt(ctx.store, &key, limit, ctx.now).await? {
+        tracing::info!(
+            user_id,
+            "device user code entry refused: too many incorrect codes"
+        );
+        return Ok(Err(EntryError::Throttled(t)));
+    }
+    let entered = lookup_user_code(ctx, user_id, input).await?;
+    if entered.is_ok() && limit.is_on() {
+        ctx.store.clear_attempts(&key).await?;
+    }
+    Ok(entered)
+}
+
+async fn lookup_user_code(
     ctx: &Ctx<'_>,
     user_id: Id,
     input: &str,

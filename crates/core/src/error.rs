@@ -85,6 +85,8 @@ pub struct OAuthError {
     pub description: Option<String>,
     pub status: u16,
     pub cause: Option<Cause>,
+    /// Seconds after which a refused caller may try again (`Retry-After`), for throttles.
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -94,6 +96,7 @@ impl OAuthError {
             description: None,
             status: code.default_status(),
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -104,6 +107,11 @@ impl OAuthError {
 
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = status;
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
         self
     }
 

@@ -31,6 +31,7 @@ pub mod scopes;
 pub mod settings;
 pub mod slow_hash;
 pub mod store;
+pub mod throttle;
 pub mod token_checksum;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -79,6 +79,18 @@ pub struct Settings {
     /// this process, so the hot path skips the application read and the secret hash
     /// (0: never; at most 60). See docs/performance.md.
     pub client_authentication_cache_seconds: u64,
+    /// Failed sign-ins (login page, password grant) for one username from one address
+    /// before further attempts are refused for the rest of the window (0: no limit).
+    pub login_failure_limit: u32,
+    pub login_failure_window_seconds: u64,
+    /// Failed sign-ins from one address over all usernames (0: no limit).
+    pub login_failure_address_limit: u32,
+    /// Wrong device user codes entered by one account within the window (0: no limit).
+    pub device_user_code_failure_limit: u32,
+    pub device_user_code_failure_window_seconds: u64,
+    /// Failed client authentications for one client_id from one address (0: no limit).
+    pub client_authentication_failure_limit: u32,
+    pub client_authentication_failure_window_seconds: u64,
     pub access_token_expire_seconds: u64,
     pub authorization_code_expire_seconds: u64,
     /// 0 or unset: refresh tokens never age-expire.
@@ -175,6 +187,13 @@ impl Default for Settings {
             client_secret_generator_alphabet: ALPHANUMERIC.into(),
             client_secret_hasher: SecretHasher::Default,
             client_authentication_cache_seconds: 5,
+            login_failure_limit: 5,
+            login_failure_window_seconds: 900,
+            login_failure_address_limit: 0,
+            device_user_code_failure_limit: 5,
+            device_user_code_failure_window_seconds: 900,
+            client_authentication_failure_limit: 10,
+            client_authentication_failure_window_seconds: 900,
             access_token_expire_seconds: 36_000,
             authorization_code_expire_seconds: 60,
             refresh_token_expire_seconds: None,
@@ -361,6 +380,31 @@ impl Settings {
 
     /// Check values that parse but make no sense.
     pub fn validate(&self) -> Result<(), SettingsError> {
+        for (key, limit, window) in [
+            (
+                "login_failure_window_seconds",
+                self.login_failure_limit
+                    .max(self.login_failure_address_limit),
+                self.login_failure_window_seconds,
+            ),
+            (
+                "device_user_code_failure_window_seconds",
+                self.device_user_code_failure_limit,
+                self.device_user_code_failure_window_seconds,
+            ),
+            (
+                "client_authentication_failure_window_seconds",
+                self.client_authentication_failure_limit,
+                self.client_authentication_failure_window_seconds,
+            ),
+        ] {
+            if limit > 0 && window == 0 {
+                return Err(SettingsError::new(
+                    key,
+                    "must be at least 1 second while its limit is on",
+                ));
+            }
+        }
         let positive = [
             (
                 "access_token_expire_seconds",
@@ -607,6 +651,21 @@ impl Settings {
                 60,
             ),
             (
+                "login_failure_window_seconds",
+                self.login_failure_window_seconds,
+                MAX_THROTTLE_WINDOW_SECONDS,
+            ),
+            (
+                "device_user_code_failure_window_seconds",
+                self.device_user_code_failure_window_seconds,
+                MAX_THROTTLE_WINDOW_SECONDS,
+            ),
+            (
+                "client_authentication_failure_window_seconds",
+                self.client_authentication_failure_window_seconds,
+                MAX_THROTTLE_WINDOW_SECONDS,
+            ),
+            (
                 "resource_server_token_caching_seconds",
                 self.resource_server_token_caching_seconds,
                 MAX_DURATION_SECONDS,
@@ -719,6 +778,8 @@ impl Settings {
 }
 
 /// About 100 years: larger durations only overflow timestamps.
+/// Longest throttle window (a day): a longer lock-out helps an attacker more than a user.
+pub const MAX_THROTTLE_WINDOW_SECONDS: u64 = 24 * 3600;
 pub const MAX_DURATION_SECONDS: u64 = 100 * 366 * 24 * 3600;
 
 fn is_scheme(s: &str) -> bool {

@@ -35,6 +35,9 @@ pub enum Command {
     Migrate,
     /// Create a user of the provider's own user store.
     Createuser(CreateUserArgs),
+    /// Change a user: activate or deactivate, staff status, email, password. Deactivating or
+    /// a new password ends the user's sessions.
+    Updateuser(UpdateUserArgs),
     /// Register an OAuth application (DOT's createapplication).
     Createapplication(CreateApplicationArgs),
     /// Delete expired and revoked tokens, grants and device codes (DOT's cleartokens).
@@ -104,6 +107,31 @@ pub struct CreateUserArgs {
     #[arg(long)]
     pub superuser: bool,
     /// Print `{"id":..,"username":..}` on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateUserArgs {
+    /// The user to change.
+    pub username: String,
+    /// Let the user sign in again; their tokens work again.
+    #[arg(long, conflicts_with = "inactive")]
+    pub active: bool,
+    /// Deactivate: no sign-in, sessions ended, every token and code refused.
+    #[arg(long)]
+    pub inactive: bool,
+    /// May use the administration pages.
+    #[arg(long, conflicts_with = "no_staff")]
+    pub staff: bool,
+    #[arg(long)]
+    pub no_staff: bool,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Read a new password from the first line of standard input (ends the user's sessions).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Print the user as `{"id":..,"username":..}` on stdout.
     #[arg(long)]
     pub json: bool,
 }

@@ -7,6 +7,7 @@ mod error;
 mod group_commit;
 mod postgres;
 mod rows;
+mod sql_sessions;
 mod sql_store;
 mod sqlite;
 pub mod stats;

@@ -58,3 +58,4 @@ impl PgStore {
         queries::issue_now(&self.write, pair, now).await
     }
 }
+crate::sql_sessions::impl_session_store!(PgStore);

@@ -166,6 +166,22 @@ macro_rules! impl_sql_store {
                     .map(|_| ())
                     .map_err(map_err)
             }
+
+            async fn update_user(&self, u: &User) -> Result<Option<User>, StoreError> {
+                sqlx::query_as::<_, UserRow>(
+                    "UPDATE oauth_toolkit_user SET email = $2, is_active = $3, is_staff = $4, \
+                     password = $5 WHERE id = $1 RETURNING *",
+                )
+                .bind(u.id)
+                .bind(&u.email)
+                .bind(u.is_active)
+                .bind(u.is_staff)
+                .bind(&u.password)
+                .fetch_optional(counted(&self.write))
+                .await
+                .map(|r| r.map(User::from))
+                .map_err(map_err)
+            }
         }
 
         #[async_trait]

@@ -95,3 +95,4 @@ impl SqliteStore {
 }
 
 crate::sql_store::impl_sql_store!(SqliteStore, "sqlite");
+crate::sql_sessions::impl_session_store!(SqliteStore);

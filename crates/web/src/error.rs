@@ -44,6 +44,10 @@ pub fn oauth_error_response(err: OAuthError) -> Response {
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (status, axum::Json(serde_json::Value::Object(body))).into_response();
     no_store(&mut resp);
+    if let Some(seconds) = err.retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     if status == StatusCode::UNAUTHORIZED && err.code == ErrorCode::InvalidClient {
         // RFC 6749 §5.2: the challenge of the scheme clients authenticate with.
         resp.headers_mut().insert(

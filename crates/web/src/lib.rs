@@ -9,6 +9,7 @@ pub mod form;
 mod health;
 mod home;
 pub mod pages;
+pub mod peer;
 pub mod resource;
 mod router;
 mod serve;

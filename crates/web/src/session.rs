@@ -9,8 +9,10 @@
 //! `https`, and expires after [`SESSION_MAX_AGE_SECONDS`] (Django's `SESSION_COOKIE_AGE`),
 //! checked inside the encrypted payload too.
 //!
-//! Logging out deletes the cookie in the browser. A copy taken before stays valid until it
-//! expires (the price of stateless sessions); changing the password revokes it.
+//! A signed-in session also has a row in the database (`SessionStore`, keyed by the SHA-256 of
+//! its `sid`), which every request checks: logging out deletes it, and so do deactivating the
+//! user and setting a new password, so a copy of the cookie stops working in every process at
+//! once. Anonymous sessions (a CSRF token for the login form) have no row.
 //!
 //! Who is logged in is asked through the [`CurrentUser`] trait, so an application embedding
 //! the provider can plug its own login in; [`CookieSessionUser`] is the default.
@@ -22,6 +24,8 @@ use cookie::{Cookie, CookieJar, Key, SameSite};
 use hmac::{Hmac, Mac};
 use oauth_toolkit_core::generators::{random_string, ALPHANUMERIC};
 use oauth_toolkit_core::models::{Id, User};
+use oauth_toolkit_core::store::StoreError;
+use oauth_toolkit_core::token_checksum::token_checksum;
 use serde::{Deserialize, Serialize};
 use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
@@ -62,8 +66,15 @@ pub struct CookieSessionUser;
 impl CurrentUser for CookieSessionUser {
     async fn current_user(&self, parts: &Parts, state: &AppState) -> Option<SessionUser> {
         let session = Session::from_headers(&parts.headers, state)?;
-        let (user_id, auth_time, digest) = (session.uid?, session.auth_time?, session.uh?);
-        let user = match state.store.get_user(user_id).await {
+        let (user_id, auth_time) = (session.uid?, session.auth_time?);
+        let digest = session.uh.clone()?;
+        // The session must still exist server-side (not logged out or revoked).
+        let now = state.clock.now();
+        let user = match state
+            .store
+            .find_session_user(&session.checksum(), now)
+            .await
+        {
             Ok(Some(u)) => u,
             Ok(None) => return None,
             Err(e) => {
@@ -71,9 +82,9 @@ impl CurrentUser for CookieSessionUser {
                 return None;
             }
         };
-        let expected = user_digest(&state.secret_key, &user);
+        let expected = user_digest(&state.secret_key, &user)?;
         let same = bool::from(expected.as_bytes().ct_eq(digest.as_bytes()));
-        if !user.is_active || !same {
+        if user.id != user_id || !user.is_active || !same {
             return None;
         }
         Some(SessionUser {
@@ -121,15 +132,45 @@ impl Session {
         Session {
             uid: Some(user.id),
             auth_time: Some(now.unix_timestamp()),
-            uh: Some(user_digest(secret_key, user)),
+            uh: user_digest(secret_key, user),
             ..Session::anonymous(now)
         }
+    }
+
+    /// The digest of the session id: what the database keeps.
+    pub fn checksum(&self) -> String {
+        token_checksum(&self.sid)
+    }
+
+    /// Record a signed-in session in the database (after [`Session::logged_in`]).
+    pub async fn save(&self, state: &AppState) -> Result<(), StoreError> {
+        let Some(user_id) = self.uid else {
+            return Ok(());
+        };
+        let now = state.clock.now();
+        let auth_time = self
+            .auth_time
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+            .unwrap_or(now);
+        let expires = now + time::Duration::seconds(SESSION_MAX_AGE_SECONDS);
+        state
+            .store
+            .create_session(&self.checksum(), user_id, auth_time, expires, now)
+            .await
+    }
+
+    /// End this session in the database (its cookie, and every copy, stop working).
+    pub async fn end(&self, state: &AppState) -> Result<(), StoreError> {
+        if self.uid.is_some() {
+            state.store.delete_session(&self.checksum()).await?;
+        }
+        Ok(())
     }
 
     /// The valid session carried by the request, if any (forged, tampered with, expired or
     /// undecryptable cookies are ignored).
     pub fn from_headers(headers: &HeaderMap, state: &AppState) -> Option<Session> {
-        let key = cookie_key(&state.secret_key);
+        let key = cookie_key(&state.secret_key)?;
         let now = state.clock.now().unix_timestamp();
         let jar = CookieJar::new();
         let private = jar.private(&key);
@@ -155,7 +196,7 @@ impl Session {
     pub fn set_cookie(&self, state: &AppState) -> Option<HeaderValue> {
         let json = serde_json::to_string(self).ok()?;
         let mut jar = CookieJar::new();
-        jar.private_mut(&cookie_key(&state.secret_key)).add(
+        jar.private_mut(&cookie_key(&state.secret_key)?).add(
             base_cookie(state, json).max_age(time::Duration::seconds(SESSION_MAX_AGE_SECONDS)),
         );
         let cookie = jar.get(SESSION_COOKIE)?;
@@ -200,28 +241,32 @@ pub fn is_https(state: &AppState) -> bool {
 }
 
 /// Separate keys for separate uses, all derived from the master key with HMAC-SHA-512.
-fn derive(secret_key: &[u8], label: &[u8]) -> [u8; 64] {
+/// Fails closed: no key at all (an empty master key, or an HMAC error) rather than a zero key.
+fn derive(secret_key: &[u8], label: &[u8]) -> Option<[u8; 64]> {
+    if secret_key.is_empty() {
+        return None;
+    }
+    let mut mac = Hmac::<Sha512>::new_from_slice(secret_key).ok()?;
+    mac.update(label);
     let mut out = [0u8; 64];
-    if let Ok(mut mac) = Hmac::<Sha512>::new_from_slice(secret_key) {
-        mac.update(label);
-        out.copy_from_slice(&mac.finalize().into_bytes());
-    }
-    out
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    Some(out)
 }
 
-fn cookie_key(secret_key: &[u8]) -> Key {
-    Key::from(&derive(secret_key, b"oauth-toolkit session cookie v1"))
+fn cookie_key(secret_key: &[u8]) -> Option<Key> {
+    Some(Key::from(&derive(
+        secret_key,
+        b"oauth-toolkit session cookie v1",
+    )?))
 }
 
-/// A digest of the user's id and password hash: a new password ends old sessions.
-fn user_digest(secret_key: &[u8], user: &User) -> String {
-    let key = derive(secret_key, b"oauth-toolkit session user digest v1");
-    let mut out = String::new();
-    if let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) {
-        mac.update(user.id.to_string().as_bytes());
-        mac.update(b"\0");
-        mac.update(user.password.as_bytes());
-        out = hex::encode(mac.finalize().into_bytes());
-    }
-    out
+/// A digest of the user's id and password hash: a new password ends old sessions. `None`
+/// (which matches nothing) when no key can be derived.
+fn user_digest(secret_key: &[u8], user: &User) -> Option<String> {
+    let key = derive(secret_key, b"oauth-toolkit session user digest v1")?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+    mac.update(user.id.to_string().as_bytes());
+    mac.update(b"\0");
+    mac.update(user.password.as_bytes());
+    Some(hex::encode(mac.finalize().into_bytes()))
 }

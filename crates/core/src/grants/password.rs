@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::GrantHandler;
-use crate::authentication::authenticate;
+use crate::authentication::{sign_in, SignIn};
 use crate::context::Ctx;
 use crate::error::{ErrorCode, OAuthError};
 use crate::issuance::{issue, Issue, TokenResponse};
@@ -50,9 +50,29 @@ impl GrantHandler for PasswordGrant {
         if username.contains('\0') || username.len() > 150 || password.len() > 4096 {
             return Err(invalid());
         }
-        let Some(user) = authenticate(ctx.store, username, password, ctx.now).await? else {
-            tracing::info!(client_id = %client.client_id, "password grant: invalid credentials");
-            return Err(invalid());
+        let user = match sign_in(
+            ctx.store,
+            ctx.settings,
+            username,
+            password,
+            ctx.peer,
+            ctx.now,
+        )
+        .await?
+        {
+            SignIn::Success(user) => user,
+            SignIn::Failed => {
+                tracing::info!(client_id = %client.client_id, "password grant: invalid credentials");
+                return Err(invalid());
+            }
+            // 429 with Retry-After: the client learns when to try again, not whether the
+            // password was right.
+            SignIn::Throttled(t) => {
+                return Err(OAuthError::new(ErrorCode::InvalidGrant)
+                    .with_description("Too many failed sign-in attempts. Try again later.")
+                    .with_status(429)
+                    .with_retry_after(t.retry_after_seconds));
+            }
         };
         issue(
             ctx,

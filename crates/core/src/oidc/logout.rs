@@ -176,16 +176,18 @@ pub fn must_prompt(ctx: &Ctx<'_>, request: &LogoutRequest, session_user: Option<
 }
 
 /// What the logout ends besides the session: with `oidc_rp_initiated_logout_delete_tokens`,
-/// the tokens of the user (the hint's, else the session's) **issued to the requesting
-/// client** — access and ID tokens deleted, refresh tokens revoked. Returns how many access
-/// tokens went.
+/// the tokens of the user **whose session ends** issued to the requesting client — access and
+/// ID tokens deleted, refresh tokens revoked. Returns how many access tokens went.
+///
+/// The hint is a hint, never a credential (RP-Initiated Logout §2): a request that ends no
+/// session deletes nothing, and the tokens of the hint's user go only when that user is the
+/// one logged in. Callers end a session only when the user confirmed or the hint names them.
 pub async fn end_session(
     ctx: &Ctx<'_>,
     request: &LogoutRequest,
     session_user: Option<Id>,
 ) -> Result<u64, OAuthError> {
-    let user = request.hint_user.or(session_user);
-    let (Some(user), Some(app)) = (user, request.application.as_ref()) else {
+    let (Some(user), Some(app)) = (session_user, request.application.as_ref()) else {
         return Ok(0);
     };
     if !ctx.settings.oidc_rp_initiated_logout_delete_tokens {

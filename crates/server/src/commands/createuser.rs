@@ -15,18 +15,9 @@ pub async fn run(settings: Settings, args: CreateUserArgs) -> anyhow::Result<()>
         ("first-name", &args.first_name),
         ("last-name", &args.last_name),
     ] {
-        if value
-            .as_deref()
-            .is_some_and(|v| v.chars().any(char::is_control) || v.chars().count() > 254)
-        {
-            bail!("{field}: must be at most 254 characters without control characters");
-        }
+        check_text(field, value.as_deref())?;
     }
-    if let Some(email) = &args.email {
-        if !email.is_empty() && !email.contains('@') {
-            bail!("email: `{email}` is not an email address");
-        }
-    }
+    check_email(args.email.as_deref())?;
     let password = read_password(&args)?;
     let hash = match &password {
         Some(p) => hash_password(p)?,
@@ -61,17 +52,52 @@ pub async fn run(settings: Settings, args: CreateUserArgs) -> anyhow::Result<()>
     Ok(())
 }
 
+/// A name or email: at most 254 characters, no control characters.
+pub(crate) fn check_text(field: &str, value: Option<&str>) -> anyhow::Result<()> {
+    if value.is_some_and(|v| v.chars().any(char::is_control) || v.chars().count() > 254) {
+        bail!("{field}: must be at most 254 characters without control characters");
+    }
+    Ok(())
+}
+
+pub(crate) fn check_email(email: Option<&str>) -> anyhow::Result<()> {
+    check_text("email", email)?;
+    if let Some(email) = email {
+        if !email.is_empty() && !email.contains('@') {
+            bail!("email: `{email}` is not an email address");
+        }
+    }
+    Ok(())
+}
+
+/// The first line of standard input, checked as a password.
+pub(crate) fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let p = line.trim_end_matches(['\n', '\r']).to_string();
+    check_password(&p)?;
+    Ok(p)
+}
+
+fn check_password(p: &str) -> anyhow::Result<()> {
+    if p.is_empty() {
+        bail!("password: must not be empty");
+    }
+    if p.len() > 4096 {
+        bail!("password: must be at most 4096 bytes");
+    }
+    Ok(())
+}
+
 /// `--password`, `--password-stdin`, an interactive prompt, or none (unusable password).
 fn read_password(args: &CreateUserArgs) -> anyhow::Result<Option<String>> {
     let password = if let Some(p) = &args.password {
         Some(p.clone())
     } else if args.password_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("cannot read the password from standard input")?;
-        Some(line.trim_end_matches(['\n', '\r']).to_string())
+        Some(password_from_stdin()?)
     } else if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password: ").context("cannot read the password")?;
         let second =
@@ -84,12 +110,7 @@ fn read_password(args: &CreateUserArgs) -> anyhow::Result<Option<String>> {
         None
     };
     if let Some(p) = &password {
-        if p.is_empty() {
-            bail!("password: must not be empty");
-        }
-        if p.len() > 4096 {
-            bail!("password: must be at most 4096 bytes");
-        }
+        check_password(p)?;
     }
     Ok(password)
 }

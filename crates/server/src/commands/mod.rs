@@ -6,6 +6,7 @@ mod createsigningkey;
 mod createuser;
 mod migrate;
 mod serve;
+mod updateuser;
 
 use anyhow::Context;
 use oauth_toolkit_core::Settings;
@@ -19,6 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(settings, args).await,
         Command::Migrate => migrate::run(settings).await,
         Command::Createuser(args) => createuser::run(settings, args).await,
+        Command::Updateuser(args) => updateuser::run(settings, args).await,
         Command::Createapplication(args) => createapplication::run(settings, args).await,
         Command::Cleartokens => cleartokens::run(settings).await,
         Command::Createsigningkey(args) => createsigningkey::run(settings, args).await,

@@ -105,18 +105,14 @@ async fn authorization_request(
             reauthenticate,
         }) => {
             let next = next_of(&original_path(parts), params, raw_query, strip_prompt);
-            let mut resp = redirect(state, &login_location(&state.settings, &next));
             if reauthenticate {
-                // prompt=login: the current login no longer counts. The provider's own
-                // session is replaced by an anonymous one; an application's own login
-                // (a custom `CurrentUser`) decides for itself on its login page.
+                // prompt=login: the user signs in again on the login page (which `next`
+                // brings back here without the prompt). The current session stays until
+                // that login succeeds, so a cross-site link with prompt=login cannot log
+                // anyone out.
                 tracing::debug!("prompt=login: asking the user to log in again");
-                set_cookie(
-                    &mut resp,
-                    Session::anonymous(state.clock.now()).set_cookie(state),
-                );
             }
-            resp
+            redirect(state, &login_location(&state.settings, &next))
         }
         Ok(Next::Consent(request)) => consent_page(state, parts, &request),
         Ok(Next::Redirect(response)) => client_response(state, &response),

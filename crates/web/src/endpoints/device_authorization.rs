@@ -11,11 +11,13 @@ use oauth_toolkit_core::device_authorization::device_authorization as authorize_
 
 use crate::error::{no_store, oauth_error_response};
 use crate::form::{authorization, protocol_post_params};
+use crate::peer::Peer;
 use crate::AppState;
 
 pub async fn device_authorization(
     State(state): State<AppState>,
     uri: Uri,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -28,7 +30,7 @@ pub async fn device_authorization(
         Ok(p) => p,
         Err((_, e)) => return oauth_error_response(e),
     };
-    let ctx = state.ctx();
+    let ctx = state.ctx().with_peer(peer);
     match authorize_device(&ctx, authorization(&headers), &params).await {
         Ok(answer) => {
             let mut resp = (StatusCode::OK, axum::Json(answer)).into_response();

@@ -8,12 +8,14 @@ use oauth_toolkit_core::introspection::{introspect as run, Introspected, Introsp
 
 use crate::error::{no_store, oauth_error_response};
 use crate::form::{authorization, parse_urlencoded, protocol_post_params};
+use crate::peer::Peer;
 use crate::AppState;
 
 pub async fn introspect(
     State(state): State<AppState>,
     method: Method,
     uri: Uri,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -26,7 +28,7 @@ pub async fn introspect(
     } else {
         parse_urlencoded(uri.query().unwrap_or("").as_bytes())
     };
-    let ctx = state.ctx();
+    let ctx = state.ctx().with_peer(peer);
     let request = IntrospectionRequest {
         authorization: authorization(&headers),
         params: &params,

@@ -9,8 +9,12 @@
 //! | the user pressed Cancel | 400 `logout_denied` (DOT) |
 //!
 //! A POST without the confirmation form's CSRF field is an RP's logout request sent by POST
-//! (RP-Initiated Logout §2: the OP must accept GET and POST) and is handled like a GET; a POST
-//! with it is the user's decision and must carry the session's CSRF token.
+//! (RP-Initiated Logout §2: the OP must accept GET and POST): it is validated like a GET but
+//! always asks a logged-in user (a form any site can submit must not end a session); a POST
+//! with the field is the user's decision and must carry the session's CSRF token.
+//!
+//! Only the session of the request ends, and only the tokens of its user: the hint names whom
+//! the RP believes is logged in, it is no credential. Without a session nothing is deleted.
 
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
@@ -38,7 +42,7 @@ pub const LOGGED_OUT_TEMPLATE: &str = "oauth2_provider/logged_out.html";
 pub async fn logout_get(State(state): State<AppState>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let params = parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes());
-    logout_request(&state, &parts, &params).await
+    logout_request(&state, &parts, &params, false).await
 }
 
 /// `POST logout/`: an RP's request by POST, or the user's answer on the confirmation page.
@@ -48,7 +52,7 @@ pub async fn logout_post(State(state): State<AppState>, request: Request) -> Res
         Err(resp) => return resp,
     };
     if params.all(CSRF_FIELD).is_empty() {
-        return logout_request(&state, &parts, &params).await;
+        return logout_request(&state, &parts, &params, true).await;
     }
     let session = Session::from_headers(&parts.headers, &state);
     if !csrf_valid(session.as_ref(), &params) {
@@ -78,11 +82,17 @@ pub async fn logout_post(State(state): State<AppState>, request: Request) -> Res
         );
     }
     let user = state.current_user.current_user(&parts, &state).await;
-    log_out(&state, &request, user.map(|u| u.user_id)).await
+    log_out(&state, &parts, &request, user.map(|u| u.user_id)).await
 }
 
-/// A logout request (GET, or POST from the RP): validate, then ask or log out.
-async fn logout_request(state: &AppState, parts: &Parts, params: &Params) -> Response {
+/// A logout request (GET, or POST from the RP): validate, then ask or log out. `by_post`: a
+/// form anyone can submit, so a logged-in user is always asked.
+async fn logout_request(
+    state: &AppState,
+    parts: &Parts,
+    params: &Params,
+    by_post: bool,
+) -> Response {
     let ctx = state.ctx();
     let request = match validate_logout(&ctx, params).await {
         Ok(r) => r,
@@ -93,18 +103,28 @@ async fn logout_request(state: &AppState, parts: &Parts, params: &Params) -> Res
         .current_user(parts, state)
         .await
         .map(|u| u.user_id);
-    if must_prompt(&ctx, &request, user) {
+    if (by_post && user.is_some()) || must_prompt(&ctx, &request, user) {
         return confirm_page(state, parts, &request);
     }
-    log_out(state, &request, user).await
+    log_out(state, parts, &request, user).await
 }
 
-/// End the session (and the client's tokens), then go where the RP asked, or show the
-/// "logged out" page.
-async fn log_out(state: &AppState, request: &LogoutRequest, user: Option<i64>) -> Response {
+/// End the session (and its user's tokens of the client), then go where the RP asked, or
+/// show the "logged out" page.
+async fn log_out(
+    state: &AppState,
+    parts: &Parts,
+    request: &LogoutRequest,
+    user: Option<i64>,
+) -> Response {
     let ctx = state.ctx();
     if let Err(e) = end_session(&ctx, request, user).await {
         return error_page(state, &e);
+    }
+    if let Some(session) = Session::from_headers(&parts.headers, state) {
+        if let Err(e) = session.end(state).await {
+            return error_page(state, &OAuthError::from(e));
+        }
     }
     if let Some(uid) = user {
         tracing::info!(user_id = uid, client_id = ?request.application.as_ref().map(|a| a.client_id.as_str()), "user logged out (RP-initiated)");

@@ -11,12 +11,14 @@ use oauth_toolkit_core::Settings;
 
 use crate::error::{no_store, oauth_error_response};
 use crate::form::{authorization, protocol_post_params};
+use crate::peer::Peer;
 use crate::AppState;
 
 /// RFC 7009 §2.2: 200 with an empty body, whether or not anything was revoked.
 pub async fn revoke(
     State(state): State<AppState>,
     uri: Uri,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -24,7 +26,7 @@ pub async fn revoke(
         Ok(p) => p,
         Err((_, e)) => return oauth_error_response(e),
     };
-    let ctx = state.ctx();
+    let ctx = state.ctx().with_peer(peer);
     match revoke_token(&ctx, authorization(&headers), &params).await {
         Ok(outcome) => {
             let mut resp = StatusCode::OK.into_response();

@@ -8,11 +8,13 @@ use oauth_toolkit_core::grants::token_request;
 
 use crate::error::{no_store, oauth_error_response};
 use crate::form::{authorization, protocol_post_params};
+use crate::peer::Peer;
 use crate::AppState;
 
 pub async fn token(
     State(state): State<AppState>,
     uri: Uri,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -20,7 +22,7 @@ pub async fn token(
         Ok(p) => p,
         Err((_, e)) => return oauth_error_response(e),
     };
-    let ctx = state.ctx();
+    let ctx = state.ctx().with_peer(peer);
     match token_request(&ctx, &state.grants, authorization(&headers), &params).await {
         Ok(outcome) => {
             let mut resp = (StatusCode::OK, axum::Json(&outcome.response)).into_response();

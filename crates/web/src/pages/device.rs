@@ -23,11 +23,12 @@ use minijinja::context;
 use oauth_toolkit_core::device_authorization::display_user_code;
 use oauth_toolkit_core::device_verification::{
     current_status, decide, enter_user_code, grant_of_user, scope_descriptions, status_display,
-    Decision,
+    Decision, EntryError,
 };
 use oauth_toolkit_core::error::OAuthError;
 use oauth_toolkit_core::models::{Application, DeviceGrant, DeviceGrantStatus};
 use oauth_toolkit_core::params::Params;
+use oauth_toolkit_core::throttle::describe_wait;
 
 use super::login::read_form;
 use super::{error_page, login_location, redirect, render, set_cookie};
@@ -123,6 +124,16 @@ fn page(
 }
 
 fn user_code_form(state: &AppState, parts: &Parts, value: &str, error: &str) -> Response {
+    user_code_form_with_status(state, parts, value, error, StatusCode::OK)
+}
+
+fn user_code_form_with_status(
+    state: &AppState,
+    parts: &Parts,
+    value: &str,
+    error: &str,
+    status: StatusCode,
+) -> Response {
     let action = original_path(parts);
     page(
         state,
@@ -136,7 +147,7 @@ fn user_code_form(state: &AppState, parts: &Parts, value: &str, error: &str) -> 
                 error => error,
             }
         },
-        StatusCode::OK,
+        status,
     )
 }
 
@@ -172,6 +183,24 @@ pub async fn user_code_submit(State(state): State<AppState>, request: Request) -
             &state,
             &grant_path(&state, CONFIRM_PATH, &grant.client_id, &grant.user_code),
         ),
+        Ok(Err(EntryError::Throttled(t))) => {
+            let message = format!(
+                "Too many incorrect user codes. Try again in {}.",
+                describe_wait(t.retry_after_seconds)
+            );
+            let mut resp = user_code_form_with_status(
+                &state,
+                &parts,
+                input,
+                &message,
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(t.retry_after_seconds),
+            );
+            resp
+        }
         Ok(Err(refused)) => user_code_form(&state, &parts, input, refused.message()),
         Err(e) => failure(&state, e),
     }

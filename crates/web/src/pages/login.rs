@@ -5,12 +5,14 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
-use oauth_toolkit_core::authentication::authenticate;
+use oauth_toolkit_core::authentication::{sign_in, SignIn};
 use oauth_toolkit_core::params::Params;
+use oauth_toolkit_core::throttle::describe_wait;
 
 use super::{error_page, redirect, render, safe_next, set_cookie};
 use crate::csrf::{csrf_valid, forbidden};
 use crate::form::parse_urlencoded;
+use crate::peer::peer_addr;
 use crate::session::Session;
 use crate::AppState;
 
@@ -50,6 +52,26 @@ fn login_form(
     username: &str,
     error: &str,
 ) -> Response {
+    login_form_with_status(
+        state,
+        session,
+        action,
+        next,
+        username,
+        error,
+        StatusCode::OK,
+    )
+}
+
+fn login_form_with_status(
+    state: &AppState,
+    session: &Session,
+    action: &str,
+    next: &str,
+    username: &str,
+    error: &str,
+    status: StatusCode,
+) -> Response {
     render(
         state,
         "registration/login.html",
@@ -60,7 +82,7 @@ fn login_form(
             username => username,
             error => error,
         },
-        StatusCode::OK,
+        status,
     )
 }
 
@@ -107,20 +129,37 @@ pub async fn login_submit(State(state): State<AppState>, request: Request) -> Re
         && !password.is_empty()
         && username.chars().count() <= MAX_USERNAME
         && password.len() <= MAX_PASSWORD;
-    let user = if plausible {
-        authenticate(&*state.store, username, password, now).await
+    let outcome = if plausible {
+        sign_in(
+            &*state.store,
+            &state.settings,
+            username,
+            password,
+            peer_addr(&parts),
+            now,
+        )
+        .await
     } else {
-        Ok(None)
+        Ok(SignIn::Failed)
     };
-    match user {
-        Ok(Some(user)) => {
+    match outcome {
+        Ok(SignIn::Success(user)) => {
             tracing::info!(user_id = user.id, "user logged in");
             let fresh = Session::logged_in(&user, now, &state.secret_key);
+            // The session signed in before (if any) ends: one browser, one session.
+            let saved = match session.end(&state).await {
+                Ok(()) => fresh.save(&state).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = saved {
+                tracing::error!(error = %e, "login failed: cannot store the session");
+                return unavailable(&state);
+            }
             let mut resp = redirect(&state, safe_next(next).unwrap_or("/"));
             set_cookie(&mut resp, fresh.set_cookie(&state));
             resp
         }
-        Ok(None) => {
+        Ok(SignIn::Failed) => {
             tracing::info!("login failed");
             login_form(
                 &state,
@@ -131,16 +170,40 @@ pub async fn login_submit(State(state): State<AppState>, request: Request) -> Re
                 LOGIN_FAILED,
             )
         }
+        Ok(SignIn::Throttled(t)) => {
+            let message = format!(
+                "Too many failed login attempts. Try again in {}.",
+                describe_wait(t.retry_after_seconds)
+            );
+            let mut resp = login_form_with_status(
+                &state,
+                &session,
+                parts.uri.path(),
+                next,
+                username,
+                &message,
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(t.retry_after_seconds),
+            );
+            resp
+        }
         Err(e) => {
             tracing::error!(error = %e, "login failed: storage error");
-            error_page(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service unavailable",
-                "Please try again later.",
-            )
+            unavailable(&state)
         }
     }
+}
+
+fn unavailable(state: &AppState) -> Response {
+    error_page(
+        state,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Service unavailable",
+        "Please try again later.",
+    )
 }
 
 /// `GET /accounts/logout/`: a confirmation form (a GET never logs out: links and images
@@ -174,8 +237,14 @@ pub async fn logout_submit(State(state): State<AppState>, request: Request) -> R
     if !csrf_valid(session.as_ref(), &params) {
         return forbidden(&state);
     }
-    if let Some(uid) = session.and_then(|s| s.uid) {
-        tracing::info!(user_id = uid, "user logged out");
+    if let Some(session) = &session {
+        if let Err(e) = session.end(&state).await {
+            tracing::error!(error = %e, "logout failed: cannot end the session");
+            return unavailable(&state);
+        }
+        if let Some(uid) = session.uid {
+            tracing::info!(user_id = uid, "user logged out");
+        }
     }
     let mut resp = redirect(&state, "/");
     set_cookie(&mut resp, Some(Session::clear_cookie(&state)));

@@ -1,0 +1,234 @@
+//! Throttling guesses: failed sign-ins, device user codes and client secrets are counted in
+//! the database ([`ThrottleStore`]), so the limits hold across every process of a deployment.
+//!
+//! Each throttle counts attempts under a key within a window that opens with the first one.
+//! Once `limit` attempts are counted, further ones are refused — right or wrong — until the
+//! window closes. What the key holds decides who can be locked out by whom:
+//!
+//! | throttle | key | a success |
+//! |---|---|---|
+//! | sign-in (`login_failure_limit`) | username + client address | resets |
+//! | sign-in per address (`login_failure_address_limit`) | client address | takes its attempt back |
+//! | device user code (`device_user_code_failure_limit`) | the signed-in account | resets |
+//! | client authentication (`client_authentication_failure_limit`) | client_id + client address | — (only failures count) |
+//!
+//! The address is part of the sign-in and client keys on purpose: an attacker who guesses
+//! passwords for `alice` locks `alice` out from the attacker's address only, never from
+//! alice's own. The price is that an attacker with many addresses gets `limit` guesses per
+//! address and window; `login_failure_address_limit` bounds what one address tries over all
+//! usernames.
+//!
+//! Sign-in and user-code attempts are counted *before* the check (and a success then undoes
+//! its count), so concurrent guesses cannot all slip in before the first failure is written:
+//! at most `limit` checks run per key and window. Client authentication, on the hot path of
+//! every token request, reads the count first and writes only on a failure.
+//! Keys are stored as SHA-256 digests: the table names no username, address or client.
+
+use std::net::IpAddr;
+
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::settings::Settings;
+use crate::store::{StoreError, ThrottleStore};
+
+/// What is being throttled; each kind has its own key space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleKind {
+    /// Sign-in for one username from one address.
+    Login,
+    /// Sign-in from one address, any username.
+    LoginAddress,
+    /// Device user-code entry by one account.
+    DeviceUserCode,
+    /// Client authentication for one client_id from one address.
+    ClientAuthentication,
+}
+
+impl ThrottleKind {
+    fn label(self) -> &'static [u8] {
+        match self {
+            ThrottleKind::Login => b"login",
+            ThrottleKind::LoginAddress => b"login-address",
+            ThrottleKind::DeviceUserCode => b"device-user-code",
+            ThrottleKind::ClientAuthentication => b"client-authentication",
+        }
+    }
+}
+
+/// A limit and its window, from the settings. `limit == 0` turns the throttle off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub limit: u32,
+    pub window_seconds: u64,
+}
+
+impl Limit {
+    /// `login_failure_limit` within `login_failure_window_seconds`.
+    pub fn login(s: &Settings) -> Limit {
+        Limit {
+            limit: s.login_failure_limit,
+            window_seconds: s.login_failure_window_seconds,
+        }
+    }
+
+    /// `login_failure_address_limit` within `login_failure_window_seconds`.
+    pub fn login_address(s: &Settings) -> Limit {
+        Limit {
+            limit: s.login_failure_address_limit,
+            window_seconds: s.login_failure_window_seconds,
+        }
+    }
+
+    pub fn device_user_code(s: &Settings) -> Limit {
+        Limit {
+            limit: s.device_user_code_failure_limit,
+            window_seconds: s.device_user_code_failure_window_seconds,
+        }
+    }
+
+    pub fn client_authentication(s: &Settings) -> Limit {
+        Limit {
+            limit: s.client_authentication_failure_limit,
+            window_seconds: s.client_authentication_failure_window_seconds,
+        }
+    }
+
+    pub fn is_on(self) -> bool {
+        self.limit > 0 && self.window_seconds > 0
+    }
+
+    fn window(self) -> i64 {
+        i64::try_from(self.window_seconds).unwrap_or(i64::MAX)
+    }
+}
+
+/// An attempt refused by a throttle: retry after this many seconds (at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    pub retry_after_seconds: u64,
+}
+
+/// The stored key: a digest of the kind and its parts (no part can run into the next: each is
+/// length-prefixed).
+pub fn throttle_key(kind: ThrottleKind, parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    h.update(kind.label());
+    for part in parts {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    hex::encode(h.finalize())
+}
+
+/// The address as a key part; an unknown address (a library user without `ConnectInfo`) is
+/// one shared bucket.
+pub fn address_part(addr: Option<IpAddr>) -> Vec<u8> {
+    match addr {
+        // An IPv4 client seen through an IPv6 socket is the same client.
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.octets().to_vec(),
+            None => v6.octets().to_vec(),
+        },
+        Some(IpAddr::V4(v4)) => v4.octets().to_vec(),
+        None => b"unknown".to_vec(),
+    }
+}
+
+fn retry_after(window_end: OffsetDateTime, now: OffsetDateTime) -> Throttled {
+    let secs = (window_end - now).whole_seconds().max(1);
+    Throttled {
+        retry_after_seconds: u64::try_from(secs).unwrap_or(1),
+    }
+}
+
+/// Count an attempt under `key` before checking it; `Err(Throttled)` when it is over the limit
+/// (the caller must then not check the credentials at all).
+pub async fn begin_attempt(
+    store: &(impl ThrottleStore + ?Sized),
+    key: &str,
+    limit: Limit,
+    now: OffsetDateTime,
+) -> Result<Result<(), Throttled>, StoreError> {
+    if !limit.is_on() {
+        return Ok(Ok(()));
+    }
+    let w = store.count_attempt(key, now, limit.window()).await?;
+    if w.attempts > i64::from(limit.limit) {
+        return Ok(Err(retry_after(w.window_end, now)));
+    }
+    Ok(Ok(()))
+}
+
+/// Is `key` over its limit now? (A read; for throttles that count only failures.)
+pub async fn check(
+    store: &(impl ThrottleStore + ?Sized),
+    key: &str,
+    limit: Limit,
+    now: OffsetDateTime,
+) -> Result<Result<(), Throttled>, StoreError> {
+    if !limit.is_on() {
+        return Ok(Ok(()));
+    }
+    match store.attempts(key, now).await? {
+        Some(w) if w.attempts >= i64::from(limit.limit) => Ok(Err(retry_after(w.window_end, now))),
+        _ => Ok(Ok(())),
+    }
+}
+
+/// Count a failure under `key` (for throttles that count only failures).
+pub async fn record_failure(
+    store: &(impl ThrottleStore + ?Sized),
+    key: &str,
+    limit: Limit,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    if limit.is_on() {
+        store.count_attempt(key, now, limit.window()).await?;
+    }
+    Ok(())
+}
+
+/// A human wording of a wait, for pages ("3 minutes", "40 seconds").
+pub fn describe_wait(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "1 second".to_string(),
+        2..=90 => format!("{seconds} seconds"),
+        _ => {
+            let minutes = seconds.div_ceil(60);
+            format!("{minutes} minutes")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_distinct_per_kind_and_parts() {
+        let a = throttle_key(ThrottleKind::Login, &[b"alice", b"1"]);
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, throttle_key(ThrottleKind::Login, &[b"alic", b"e1"]));
+        assert_ne!(
+            a,
+            throttle_key(ThrottleKind::ClientAuthentication, &[b"alice", b"1"])
+        );
+        assert_eq!(a, throttle_key(ThrottleKind::Login, &[b"alice", b"1"]));
+    }
+
+    #[test]
+    fn mapped_ipv4_is_the_same_address() {
+        let v4: IpAddr = "10.1.2.3".parse().unwrap();
+        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        assert_eq!(address_part(Some(v4)), address_part(Some(mapped)));
+        assert_ne!(address_part(Some(v4)), address_part(None));
+    }
+
+    #[test]
+    fn waits_read_well() {
+        assert_eq!(describe_wait(0), "1 second");
+        assert_eq!(describe_wait(40), "40 seconds");
+        assert_eq!(describe_wait(899), "15 minutes");
+    }
+}

@@ -1,0 +1,28 @@
+//! The address a request came from, as the throttles key on it: the TCP peer that `serve`
+//! records (axum's `ConnectInfo`). A library user that serves the router without it gets
+//! `None`, which the throttles treat as one shared address.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
+
+/// The peer address of the request, when the server recorded it.
+pub fn peer_addr(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// Extractor for [`peer_addr`]: never rejects.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(peer_addr(parts)))
+    }
+}
