@@ -31,6 +31,10 @@ pub enum ClearStep {
     Grants,
     /// 7. expired device authorizations.
     DeviceGrants,
+    /// 8. expired login sessions.
+    Sessions,
+    /// 9. closed throttle windows.
+    ThrottleWindows,
 }
 
 impl ClearStep {
@@ -43,6 +47,8 @@ impl ClearStep {
             ClearStep::IdTokens => "expired ID tokens",
             ClearStep::Grants => "expired grants",
             ClearStep::DeviceGrants => "expired device grants",
+            ClearStep::Sessions => "expired sessions",
+            ClearStep::ThrottleWindows => "closed throttle windows",
         }
     }
 }
@@ -120,6 +126,8 @@ impl ClearExpiredPlan {
             ClearStep::IdTokens,
             ClearStep::Grants,
             ClearStep::DeviceGrants,
+            ClearStep::Sessions,
+            ClearStep::ThrottleWindows,
         ]);
         steps
     }
@@ -278,7 +286,9 @@ mod tests {
                 ClearStep::AccessTokens,
                 ClearStep::IdTokens,
                 ClearStep::Grants,
-                ClearStep::DeviceGrants
+                ClearStep::DeviceGrants,
+                ClearStep::Sessions,
+                ClearStep::ThrottleWindows
             ]
         );
     }

@@ -4,13 +4,21 @@
 //! An argon2id hash with the default cost takes ~20 ms of CPU and 19 MiB of memory. Run inline
 //! on the async workers, 32 concurrent logins stall every other request and allocate 32 buffers
 //! at once (which glibc then keeps). The work is CPU-bound, so running more hashes than there
-//! are cores gains nothing: callers wait (asynchronously, in FIFO order) for a permit instead.
+//! are cores gains nothing: callers wait (asynchronously) for a slot instead.
+//!
+//! Waiting is fair between callers, not first come first served: each caller (the client
+//! address, set for a request with [`with_caller`]) has its own queue and free slots go to the
+//! queues in turn. A flood of wrong passwords from one address then delays a sign-in from
+//! another by at most one hash per core, however many requests the flood has queued; and one
+//! caller cannot queue more than [`MAX_WAITING_PER_CALLER`] checks (the rest fail at once).
 
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::{Block, Params};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 /// At most this many slow hashes run at once through a gate, and at most this many argon2
 /// buffers are kept for reuse: the number of cores (at least 1).
@@ -24,18 +32,120 @@ pub fn default_limit() -> usize {
     })
 }
 
+/// Checks one caller may have waiting at once; more are refused (treated as "not valid").
+pub const MAX_WAITING_PER_CALLER: usize = 64;
+
+tokio::task_local! {
+    static CALLER: u64;
+}
+
+/// Run `fut` with its slow hashes queued as `caller`'s (e.g. a digest of the client address).
+/// Outside any `with_caller`, every check is one shared caller.
+pub async fn with_caller<F: Future>(caller: u64, fut: F) -> F::Output {
+    CALLER.scope(caller, fut).await
+}
+
+fn current_caller() -> u64 {
+    CALLER.try_with(|c| *c).unwrap_or(0)
+}
+
 /// Bounds how many slow hashes run at once and runs them off the async workers.
 #[derive(Debug)]
 pub struct SlowHashGate {
-    permits: Arc<Semaphore>,
+    inner: Arc<Inner>,
     limit: usize,
-    stats: Arc<GateStats>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    limit: usize,
+    queue: Mutex<FairQueue>,
+    stats: GateStats,
+}
+
+/// Who waits for a slot: a queue per caller, and the callers with waiters in turn order.
+#[derive(Debug, Default)]
+struct FairQueue {
+    running: usize,
+    waiting: HashMap<u64, VecDeque<oneshot::Sender<Slot>>>,
+    turns: VecDeque<u64>,
 }
 
 #[derive(Debug, Default)]
 struct GateStats {
     running: AtomicUsize,
     high_water: AtomicUsize,
+}
+
+/// A slot of the gate; dropping it hands the slot to the next caller in turn. A slot sent to a
+/// waiter that has gone away comes back through its drop, so no slot is ever lost.
+#[derive(Debug)]
+struct Slot {
+    inner: Arc<Inner>,
+    armed: bool,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.armed {
+            Inner::release(&self.inner);
+        }
+    }
+}
+
+impl Inner {
+    /// A slot now, or a place in `caller`'s queue; `None` when that queue is full.
+    fn acquire(self: &Arc<Self>, caller: u64) -> Option<Result<Slot, oneshot::Receiver<Slot>>> {
+        let mut q = self.queue.lock().ok()?;
+        if q.running < self.limit && q.turns.is_empty() {
+            q.running += 1;
+            return Some(Ok(Slot {
+                inner: Arc::clone(self),
+                armed: true,
+            }));
+        }
+        let waiting = q.waiting.entry(caller).or_default();
+        if waiting.len() >= MAX_WAITING_PER_CALLER {
+            return None;
+        }
+        let (tx, rx) = oneshot::channel();
+        waiting.push_back(tx);
+        if waiting.len() == 1 {
+            q.turns.push_back(caller);
+        }
+        Some(Err(rx))
+    }
+
+    /// A slot came free: give it to the first waiter of the next caller in turn.
+    fn release(self: &Arc<Self>) {
+        let Ok(mut q) = self.queue.lock() else {
+            return;
+        };
+        while let Some(caller) = q.turns.pop_front() {
+            let Some(waiting) = q.waiting.get_mut(&caller) else {
+                continue;
+            };
+            let next = waiting.pop_front();
+            if waiting.is_empty() {
+                q.waiting.remove(&caller);
+            } else {
+                q.turns.push_back(caller);
+            }
+            let Some(tx) = next else {
+                continue;
+            };
+            let slot = Slot {
+                inner: Arc::clone(self),
+                armed: true,
+            };
+            match tx.send(slot) {
+                Ok(()) => return,
+                // That waiter went away: disarm (the lock is held) and try the next one.
+                Err(mut slot) => slot.armed = false,
+            }
+        }
+        q.running = q.running.saturating_sub(1);
+    }
 }
 
 /// Counts one running job; the count drops even if the job panics.
@@ -60,9 +170,12 @@ impl SlowHashGate {
     pub fn new(limit: usize) -> Self {
         let limit = limit.max(1);
         SlowHashGate {
-            permits: Arc::new(Semaphore::new(limit)),
+            inner: Arc::new(Inner {
+                limit,
+                queue: Mutex::new(FairQueue::default()),
+                stats: GateStats::default(),
+            }),
             limit,
-            stats: Arc::default(),
         }
     }
 
@@ -78,25 +191,41 @@ impl SlowHashGate {
 
     /// The most jobs that have run at the same time through this gate.
     pub fn high_water_mark(&self) -> usize {
-        self.stats.high_water.load(Ordering::SeqCst)
+        self.inner.stats.high_water.load(Ordering::SeqCst)
     }
 
-    /// Run `job` on a blocking thread once a permit is free. `None` when the job panicked or
-    /// could not run; callers treat that as "not valid". Outside a tokio runtime the job runs
-    /// inline (still counted against the limit).
+    /// Run `job` on a blocking thread once a slot is free for the current caller (see
+    /// [`with_caller`]). `None` when the job panicked, could not run, or the caller already
+    /// has [`MAX_WAITING_PER_CALLER`] jobs waiting; callers treat that as "not valid". Outside
+    /// a tokio runtime the job runs inline (still counted against the limit).
     pub async fn run<T, F>(&self, job: F) -> Option<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        // The semaphore is never closed, so acquiring only fails if that changes.
-        let permit = Arc::clone(&self.permits).acquire_owned().await.ok()?;
-        let stats = Arc::clone(&self.stats);
-        // The permit moves into the job: if the caller's future is dropped (the client went
+        self.run_as(current_caller(), job).await
+    }
+
+    /// [`SlowHashGate::run`] queued as `caller`.
+    pub async fn run_as<T, F>(&self, caller: u64, job: F) -> Option<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let slot = match self.inner.acquire(caller) {
+            None => {
+                tracing::warn!("slow hash refused: too many checks waiting for one caller");
+                return None;
+            }
+            Some(Ok(slot)) => slot,
+            Some(Err(rx)) => rx.await.ok()?,
+        };
+        let inner = Arc::clone(&self.inner);
+        // The slot moves into the job: if the caller's future is dropped (the client went
         // away), the hash still holds its slot until it really finishes.
         let guarded = move || {
-            let _permit = permit;
-            let _running = Running::enter(&stats);
+            let _slot = slot;
+            let _running = Running::enter(&inner.stats);
             job()
         };
         match tokio::runtime::Handle::try_current() {
@@ -215,7 +344,7 @@ mod tests {
         assert_eq!(r, None);
         // The permit came back: the next job runs.
         assert_eq!(gate.run(|| true).await, Some(true));
-        assert_eq!(gate.stats.running.load(Ordering::SeqCst), 0);
+        assert_eq!(gate.inner.stats.running.load(Ordering::SeqCst), 0);
     }
 
     #[test]
@@ -266,6 +395,109 @@ mod tests {
         let g = Arc::clone(&gate);
         let second = g.run(|| ()).await;
         assert_eq!(second, Some(()));
+        assert_eq!(gate.high_water_mark(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flooding_caller_does_not_delay_another_by_more_than_a_turn() {
+        let gate = Arc::new(SlowHashGate::new(1));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        // Hold the only slot while caller 1 queues 20 jobs and then caller 2 one.
+        let release = Arc::new(std::sync::Barrier::new(2));
+        let (g, r) = (Arc::clone(&gate), Arc::clone(&release));
+        let blocker = tokio::spawn(async move {
+            g.run_as(1, move || {
+                r.wait();
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (g, o) = (Arc::clone(&gate), Arc::clone(&order));
+            tasks.push(tokio::spawn(async move {
+                g.run_as(1, move || o.lock().unwrap().push(format!("flood{i}")))
+                    .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (g, o) = (Arc::clone(&gate), Arc::clone(&order));
+        let victim = tokio::spawn(async move {
+            g.run_as(2, move || o.lock().unwrap().push("victim".into()))
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::task::spawn_blocking(move || release.wait())
+            .await
+            .unwrap();
+        assert_eq!(victim.await.unwrap(), Some(()));
+        assert_eq!(blocker.await.unwrap(), Some(()));
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), Some(()));
+        }
+        let order = order.lock().unwrap();
+        let at = order.iter().position(|x| x == "victim").unwrap();
+        // Served on the next turn after caller 1's first job, not after the whole flood.
+        assert!(at <= 1, "victim served at position {at}: {order:?}");
+        assert_eq!(order.len(), 21);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_caller_cannot_queue_without_bound() {
+        let gate = Arc::new(SlowHashGate::new(1));
+        let release = Arc::new(std::sync::Barrier::new(2));
+        let r = Arc::clone(&release);
+        let g = Arc::clone(&gate);
+        let blocker = tokio::spawn(async move {
+            g.run_as(1, move || {
+                r.wait();
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut waiting = Vec::new();
+        for _ in 0..MAX_WAITING_PER_CALLER {
+            let g = Arc::clone(&gate);
+            waiting.push(tokio::spawn(async move { g.run_as(1, || ()).await }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The queue of caller 1 is full: one more is refused at once; caller 2 still queues.
+        assert_eq!(gate.run_as(1, || ()).await, None);
+        let g = Arc::clone(&gate);
+        let other = tokio::spawn(async move { g.run_as(2, || 5).await });
+        tokio::task::spawn_blocking(move || release.wait())
+            .await
+            .unwrap();
+        assert_eq!(blocker.await.unwrap(), Some(()));
+        assert_eq!(other.await.unwrap(), Some(5));
+        for w in waiting {
+            assert_eq!(w.await.unwrap(), Some(()));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn abandoned_waiters_lose_no_slot() {
+        let gate = Arc::new(SlowHashGate::new(1));
+        let g = Arc::clone(&gate);
+        let first = tokio::spawn(async move {
+            g.run_as(1, || std::thread::sleep(Duration::from_millis(30)))
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let mut dropped = Vec::new();
+        for _ in 0..5 {
+            let g = Arc::clone(&gate);
+            dropped.push(tokio::spawn(async move { g.run_as(3, || ()).await }));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        for d in &dropped {
+            d.abort();
+        }
+        assert_eq!(first.await.unwrap(), Some(()));
+        // Every slot came back: jobs still run, one at a time.
+        for _ in 0..3 {
+            assert_eq!(gate.run_as(4, || 1).await, Some(1));
+        }
         assert_eq!(gate.high_water_mark(), 1);
     }
 

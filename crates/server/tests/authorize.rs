@@ -1043,9 +1043,15 @@ async fn prompt_login_and_none(env: Env) {
     assert!(next.contains("scope=read+write"));
     assert!(next.contains(&format!("client_id={a}")));
     assert!(!next.contains("prompt"));
-    // The old login no longer counts: going to `next` asks for a login.
-    let p = b.get(&next).await;
-    assert_eq!(next_of(&p.loc()), next);
+    // The session was not ended by the prompt (a cross-site link must not log anyone out);
+    // the new login replaces it and continues the request.
+    assert!(
+        b.get("/accounts/logout/")
+            .await
+            .body
+            .contains("Do you want to log out?"),
+        "still logged in"
+    );
     let p = b.login_next("test_user", "123456", &next).await;
     assert_eq!(p.loc(), next);
     assert_eq!(b.get(&next).await.status, 200);

@@ -40,6 +40,7 @@ backends!(
     device_flow_with_the_oauth2_crate,
     hostile_input_never_fails,
     metadata_advertises_the_device_endpoint,
+    user_code_guessing_is_throttled_per_account,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1178,7 +1179,11 @@ async fn device_flow_with_the_oauth2_crate(env: Env) {
 
 /// Hostile input at every device endpoint: never a 5xx; token errors stay RFC 6749 §5.2.
 async fn hostile_input_never_fails(env: Env) {
-    let (server, id) = fixture(&env, &[]);
+    // More wrong codes than the user-code throttle allows (tested on its own).
+    let (server, id) = fixture(
+        &env,
+        &[("OAUTH_TOOLKIT_DEVICE_USER_CODE_FAILURE_LIMIT", "0")],
+    );
     let (device_code, user_code) = start(&server, &id, None).await;
     let huge = "x".repeat(200_000);
     let nul = "a\0b";
@@ -1342,4 +1347,46 @@ async fn metadata_advertises_the_device_endpoint(env: Env) {
     assert_eq!(r.status, 200);
     // The default verification URI follows the issuer.
     assert_eq!(r.body["verification_uri"], "http://localhost/o/device/");
+}
+
+/// RFC 8628 §5.1: after `device_user_code_failure_limit` wrong codes an account is refused
+/// (429, `Retry-After`) even for a right code, until the window closes; other accounts are
+/// not affected, and the count lives in the database (a second process refuses too).
+async fn user_code_guessing_is_throttled_per_account(env: Env) {
+    env.create_user("other_user", "123456");
+    let (server, client_id) = fixture(
+        &env,
+        &[("OAUTH_TOOLKIT_DEVICE_USER_CODE_FAILURE_LIMIT", "3")],
+    );
+    let second = Server::start(
+        &env,
+        &settings(&[("OAUTH_TOOLKIT_DEVICE_USER_CODE_FAILURE_LIMIT", "3")]),
+    );
+    let (_, user_code) = start(&server, &client_id, None).await;
+    let guesser = Browser::new(&server.base);
+    guesser.login().await;
+    for guess in ["AAAA-AAAA", "BBBB-BBBB", "CCCC-CCCC"] {
+        let p = guesser.enter(guess).await;
+        assert_eq!(p.status, 200, "{}", p.body);
+        assert!(p.body.contains("Incorrect user code"), "{}", p.body);
+    }
+    let p = guesser.enter(&user_code).await;
+    assert_eq!(p.status, 429, "{}", p.body);
+    assert!(
+        p.body.contains("Too many incorrect user codes"),
+        "{}",
+        p.body
+    );
+    let retry: u64 = p.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    // The same account on another process is refused too.
+    let p = guesser.on(&second.base).enter(&user_code).await;
+    assert_eq!(p.status, 429, "{}", p.body);
+    // Another account is not locked out by the guesser.
+    let other = Browser::new(&server.base);
+    other.login_as("other_user", "123456").await;
+    let p = other.enter(&user_code).await;
+    assert_eq!(p.status, 302, "{}", p.body);
+    second.terminate();
+    server.terminate();
 }

@@ -1145,6 +1145,10 @@ macro_rules! impl_sql_store {
                     ClearStep::DeviceGrants => {
                         ("oauth2_provider_devicegrant", "{t}.expires < $1", Some(now))
                     }
+                    ClearStep::Sessions => ("oauth_toolkit_session", "{t}.expires < $1", Some(now)),
+                    ClearStep::ThrottleWindows => {
+                        ("oauth_toolkit_throttle", "{t}.window_end <= $1", Some(now))
+                    }
                 };
                 // A keyset walk in id order: the subquery finds the id of the `limit`-th match
                 // above the cursor, and the DELETE takes the matches in that id range through

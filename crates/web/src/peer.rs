@@ -26,3 +26,22 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
         Ok(Peer(peer_addr(parts)))
     }
 }
+
+/// Middleware: the request's password and secret checks wait in its address's own queue of
+/// the slow hash gate, so a flood from one address cannot starve sign-ins from others.
+pub async fn fair_slow_hashes(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let caller = caller_id(peer_addr(&parts));
+    let request = axum::extract::Request::from_parts(parts, body);
+    oauth_toolkit_core::slow_hash::with_caller(caller, next.run(request)).await
+}
+
+fn caller_id(addr: Option<IpAddr>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    oauth_toolkit_core::throttle::address_part(addr).hash(&mut h);
+    h.finish()
+}

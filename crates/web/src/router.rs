@@ -138,6 +138,7 @@ pub fn router_with(state: AppState, limits: &ServerLimits, extra: Router<AppStat
     app.fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(axum::middleware::map_response(close_after_413))
+        .layer(axum::middleware::from_fn(crate::peer::fair_slow_hashes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,

@@ -18,7 +18,8 @@ CREATE INDEX oauth_toolkit_session_expires ON oauth_toolkit_session (expires);
 -- Attempts counted per key (a SHA-256 of what is throttled: username and address, user code
 -- entry per account, client id and address) within a window that opens with the first attempt.
 CREATE TABLE oauth_toolkit_throttle (
-    throttle_key TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    throttle_key TEXT NOT NULL UNIQUE,
     attempts BIGINT NOT NULL,
     window_start BIGINT NOT NULL,
     window_end BIGINT NOT NULL
