@@ -865,6 +865,19 @@ async fn dot_164_logout_deletes_tokens(env: Env) {
         .logout(&anon, &[("id_token_hint", &hint), ("client_id", &op.a)])
         .await;
     assert_logged_out_page(&p);
+    // The hint is no credential: a request that ends no session deletes nothing (DOT deletes
+    // the hint user's tokens whoever sends it).
+    assert_eq!(count_rows(&db, "oauth2_provider_accesstoken").await, 1);
+    assert_eq!(count_rows(&db, "oauth2_provider_idtoken").await, 1);
+    assert!(
+        logged_in(&b).await,
+        "another browser's session is not ended"
+    );
+    // The user's own logout deletes them.
+    let p = op
+        .logout(&b, &[("id_token_hint", &hint), ("client_id", &op.a)])
+        .await;
+    assert_logged_out_page(&p);
     assert_eq!(count_rows(&db, "oauth2_provider_accesstoken").await, 0);
     assert_eq!(count_rows(&db, "oauth2_provider_idtoken").await, 0);
     assert_eq!(
@@ -875,10 +888,7 @@ async fn dot_164_logout_deletes_tokens(env: Env) {
         .await,
         1
     );
-    assert!(
-        logged_in(&b).await,
-        "another browser's session is not ended"
-    );
+    b.login().await;
 
     let keep = start(
         &env,

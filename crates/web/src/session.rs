@@ -96,7 +96,7 @@ impl CurrentUser for CookieSessionUser {
 }
 
 /// The decrypted content of the session cookie.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// The logged-in user; `None` for an anonymous session (one that only carries a CSRF
     /// token for a form).
@@ -111,6 +111,20 @@ pub struct Session {
     pub csrf: String,
     /// When this cookie was made (unix seconds).
     pub iat: i64,
+}
+
+impl std::fmt::Debug for Session {
+    // The session id, CSRF token and password digest are secrets: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("uid", &self.uid)
+            .field("auth_time", &self.auth_time)
+            .field("uh", &self.uh.as_ref().map(|_| "***"))
+            .field("sid", &"***")
+            .field("csrf", &"***")
+            .field("iat", &self.iat)
+            .finish()
+    }
 }
 
 impl Session {
@@ -269,4 +283,29 @@ fn user_digest(secret_key: &[u8], user: &User) -> Option<String> {
     mac.update(b"\0");
     mac.update(user.password.as_bytes());
     Some(hex::encode(mac.finalize().into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_secrets() {
+        let mut s = Session::anonymous(OffsetDateTime::UNIX_EPOCH);
+        s.uh = Some("digest-value".into());
+        let shown = format!("{s:?}");
+        for secret in [s.sid.as_str(), s.csrf.as_str(), "digest-value"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
+    fn no_key_no_session() {
+        assert!(derive(b"", b"label").is_none());
+        assert!(cookie_key(b"").is_none());
+        let a = derive(b"k1", b"label").unwrap();
+        assert_ne!(a, [0u8; 64]);
+        assert_ne!(Some(a), derive(b"k2", b"label"));
+        assert_ne!(Some(a), derive(b"k1", b"other"));
+    }
 }

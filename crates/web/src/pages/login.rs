@@ -211,13 +211,15 @@ fn unavailable(state: &AppState) -> Response {
 pub async fn logout_page(State(state): State<AppState>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let (session, new) = Session::current_or_new(&parts.headers, &state);
+    // Logged in means a live session (its row still exists), not just a decryptable cookie.
+    let logged_in = state.current_user.current_user(&parts, &state).await.is_some();
     let mut resp = render(
         &state,
         "registration/logout_confirm.html",
         context! {
             action => parts.uri.path(),
             csrf_token => session.csrf.clone(),
-            logged_in => session.uid.is_some(),
+            logged_in => logged_in,
         },
         StatusCode::OK,
     );
