@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use crate::client_auth_cache::ClientAuthCache;
 use crate::settings::Settings;
 use crate::store::Store;
+use crate::token_derivation::TokenDerivationKey;
 
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {
@@ -13,6 +14,10 @@ pub struct Ctx<'a> {
     pub now: OffsetDateTime,
     /// This process's memory of recent client authentications (`None`: always check).
     pub client_auth_cache: Option<&'a ClientAuthCache>,
+    /// Derives the successor tokens of a refresh from the old refresh token, so that a
+    /// grace-period replay gets them again without their values being stored (`None`: the
+    /// successors are random and, with digest-only storage, a replay is refused).
+    pub token_key: Option<&'a TokenDerivationKey>,
 }
 
 impl<'a> Ctx<'a> {
@@ -22,12 +27,19 @@ impl<'a> Ctx<'a> {
             store,
             now,
             client_auth_cache: None,
+            token_key: None,
         }
     }
 
     /// Remember successful client authentications in `cache`.
     pub fn with_client_auth_cache(mut self, cache: &'a ClientAuthCache) -> Self {
         self.client_auth_cache = Some(cache);
+        self
+    }
+
+    /// Derive refresh successors with `key` (see [`crate::token_derivation`]).
+    pub fn with_token_key(mut self, key: &'a TokenDerivationKey) -> Self {
+        self.token_key = Some(key);
         self
     }
 }

@@ -44,12 +44,31 @@ pub struct Minted {
 
 /// Generate values and build the rows (nothing written yet).
 pub fn mint(ctx: &Ctx<'_>, issue: &Issue<'_>) -> Minted {
+    mint_values(ctx, issue, generate_token(), generate_token)
+}
+
+/// [`mint`] with given values (a refresh's derived successors, see
+/// [`crate::token_derivation`]).
+pub fn mint_successors(
+    ctx: &Ctx<'_>,
+    issue: &Issue<'_>,
+    values: crate::token_derivation::SuccessorValues,
+) -> Minted {
+    let refresh = values.refresh_token;
+    mint_values(ctx, issue, values.access_token, move || refresh)
+}
+
+fn mint_values(
+    ctx: &Ctx<'_>,
+    issue: &Issue<'_>,
+    access_token: String,
+    refresh_value: impl FnOnce() -> String,
+) -> Minted {
     let store_plaintext = !ctx.settings.compliant_bcp_rfc9700_token_storage;
     let expires_in = i64::try_from(ctx.settings.access_token_expire_seconds).unwrap_or(i64::MAX);
     let family = issue
         .family
         .or_else(|| issue.with_refresh_token.then(Uuid::new_v4));
-    let access_token = generate_token();
     let (column, checksum) = stored_token(&access_token, store_plaintext);
     let access = NewAccessToken {
         user_id: issue.user_id,
@@ -64,7 +83,7 @@ pub fn mint(ctx: &Ctx<'_>, issue: &Issue<'_>) -> Minted {
     };
     let (refresh_token, refresh) = match (issue.with_refresh_token, issue.user_id) {
         (true, Some(user_id)) => {
-            let value = generate_token();
+            let value = refresh_value();
             let (column, checksum) = stored_token(&value, store_plaintext);
             (
                 Some(value),
