@@ -11,7 +11,7 @@ use crate::models::{stored_token, Application, Id, NewAccessToken, NewRefreshTok
 use crate::store::NewTokenPair;
 
 /// RFC 6749 §5.1 successful token response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub expires_in: i64,
@@ -21,6 +21,21 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let TokenResponse { access_token, expires_in, token_type, scope, refresh_token, id_token } = self;
+        f.debug_struct("TokenResponse")
+            .field("access_token", &crate::redact::Redacted(access_token))
+            .field("expires_in", expires_in)
+            .field("token_type", token_type)
+            .field("scope", scope)
+            .field("refresh_token", &crate::redact::RedactedOption(refresh_token.as_deref()))
+            .field("id_token", &crate::redact::RedactedOption(id_token.as_deref()))
+            .finish()
+    }
 }
 
 /// What to issue.
@@ -127,7 +142,7 @@ pub async fn issue(ctx: &Ctx<'_>, issue: Issue<'_>) -> Result<TokenResponse, OAu
     tracing::info!(
         client_id = %issue.application.client_id,
         user_id = ?issue.user_id,
-        scope = %issue.scope,
+        scope = %crate::redact::Sanitized(&issue.scope),
         refresh = minted.refresh_token.is_some(),
         "tokens issued"
     );
