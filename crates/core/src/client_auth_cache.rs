@@ -63,11 +63,7 @@ impl ClientAuthCache {
     /// `None` when no MAC can be computed: then nothing is cached or found (a shared
     /// placeholder fingerprint would let any credentials hit any cached application).
     fn fingerprint(&self, client_id: &str, secret: &str) -> Option<Fingerprint> {
-        crate::crypto::hmac_sha256(
-            &self.key,
-            &[client_id.as_bytes(), &[0], secret.as_bytes()],
-        )
-        .ok()
+        crate::crypto::hmac_sha256(&self.key, &[client_id.as_bytes(), &[0], secret.as_bytes()]).ok()
     }
 
     /// The application these exact credentials authenticated as within the TTL.

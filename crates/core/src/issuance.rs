@@ -26,14 +26,27 @@ pub struct TokenResponse {
 impl std::fmt::Debug for TokenResponse {
     // Secrets print as "***" (destructured: a new field must be classified here).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let TokenResponse { access_token, expires_in, token_type, scope, refresh_token, id_token } = self;
+        let TokenResponse {
+            access_token,
+            expires_in,
+            token_type,
+            scope,
+            refresh_token,
+            id_token,
+        } = self;
         f.debug_struct("TokenResponse")
             .field("access_token", &crate::redact::Redacted(access_token))
             .field("expires_in", expires_in)
             .field("token_type", token_type)
             .field("scope", scope)
-            .field("refresh_token", &crate::redact::RedactedOption(refresh_token.as_deref()))
-            .field("id_token", &crate::redact::RedactedOption(id_token.as_deref()))
+            .field(
+                "refresh_token",
+                &crate::redact::RedactedOption(refresh_token.as_deref()),
+            )
+            .field(
+                "id_token",
+                &crate::redact::RedactedOption(id_token.as_deref()),
+            )
             .finish()
     }
 }

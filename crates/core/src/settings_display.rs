@@ -102,19 +102,43 @@ impl fmt::Debug for Settings {
             .field("default_scopes", default_scopes)
             .field("read_scope", read_scope)
             .field("write_scope", write_scope)
-            .field("clear_expired_tokens_batch_size", clear_expired_tokens_batch_size)
-            .field("clear_expired_tokens_batch_interval", clear_expired_tokens_batch_interval)
+            .field(
+                "clear_expired_tokens_batch_size",
+                clear_expired_tokens_batch_size,
+            )
+            .field(
+                "clear_expired_tokens_batch_interval",
+                clear_expired_tokens_batch_interval,
+            )
             .field("client_id_generator_length", client_id_generator_length)
             .field("client_id_generator_alphabet", client_id_generator_alphabet)
-            .field("client_secret_generator_length", client_secret_generator_length)
-            .field("client_secret_generator_alphabet", client_secret_generator_alphabet)
+            .field(
+                "client_secret_generator_length",
+                client_secret_generator_length,
+            )
+            .field(
+                "client_secret_generator_alphabet",
+                client_secret_generator_alphabet,
+            )
             .field("client_secret_hasher", client_secret_hasher)
-            .field("client_authentication_cache_seconds", client_authentication_cache_seconds)
+            .field(
+                "client_authentication_cache_seconds",
+                client_authentication_cache_seconds,
+            )
             .field("access_token_expire_seconds", access_token_expire_seconds)
-            .field("authorization_code_expire_seconds", authorization_code_expire_seconds)
+            .field(
+                "authorization_code_expire_seconds",
+                authorization_code_expire_seconds,
+            )
             .field("refresh_token_expire_seconds", refresh_token_expire_seconds)
-            .field("refresh_token_grace_period_seconds", refresh_token_grace_period_seconds)
-            .field("refresh_token_reuse_protection", refresh_token_reuse_protection)
+            .field(
+                "refresh_token_grace_period_seconds",
+                refresh_token_grace_period_seconds,
+            )
+            .field(
+                "refresh_token_reuse_protection",
+                refresh_token_reuse_protection,
+            )
             .field("rotate_refresh_token", rotate_refresh_token)
             .field("error_response_with_scopes", error_response_with_scopes)
             .field("request_approval_prompt", request_approval_prompt)
@@ -123,42 +147,119 @@ impl fmt::Debug for Settings {
             .field("allow_uri_wildcards", allow_uri_wildcards)
             .field("allow_localhost_loopback", allow_localhost_loopback)
             .field("pkce_required", pkce_required)
-            .field("oauth_device_verification_uri", oauth_device_verification_uri)
-            .field("oauth_device_verification_uri_complete", oauth_device_verification_uri_complete)
+            .field(
+                "oauth_device_verification_uri",
+                oauth_device_verification_uri,
+            )
+            .field(
+                "oauth_device_verification_uri_complete",
+                oauth_device_verification_uri_complete,
+            )
             .field("device_flow_interval", device_flow_interval)
             .field("device_code_expire_seconds", device_code_expire_seconds)
-            .field("compliant_bcp_rfc9700_implicit_grant", compliant_bcp_rfc9700_implicit_grant)
-            .field("compliant_bcp_rfc9700_password_grant", compliant_bcp_rfc9700_password_grant)
-            .field("compliant_bcp_rfc9700_pkce_method", compliant_bcp_rfc9700_pkce_method)
-            .field("compliant_bcp_rfc9700_access_token_transport", compliant_bcp_rfc9700_access_token_transport)
-            .field("compliant_bcp_rfc9700_authz_response_iss", compliant_bcp_rfc9700_authz_response_iss)
-            .field("compliant_bcp_rfc9700_token_storage", compliant_bcp_rfc9700_token_storage)
+            .field(
+                "compliant_bcp_rfc9700_implicit_grant",
+                compliant_bcp_rfc9700_implicit_grant,
+            )
+            .field(
+                "compliant_bcp_rfc9700_password_grant",
+                compliant_bcp_rfc9700_password_grant,
+            )
+            .field(
+                "compliant_bcp_rfc9700_pkce_method",
+                compliant_bcp_rfc9700_pkce_method,
+            )
+            .field(
+                "compliant_bcp_rfc9700_access_token_transport",
+                compliant_bcp_rfc9700_access_token_transport,
+            )
+            .field(
+                "compliant_bcp_rfc9700_authz_response_iss",
+                compliant_bcp_rfc9700_authz_response_iss,
+            )
+            .field(
+                "compliant_bcp_rfc9700_token_storage",
+                compliant_bcp_rfc9700_token_storage,
+            )
             .field("oidc_enabled", oidc_enabled)
             .field("id_token_expire_seconds", id_token_expire_seconds)
             .field("oidc_iss_endpoint", oidc_iss_endpoint)
             .field("oidc_userinfo_endpoint", oidc_userinfo_endpoint)
             .field("oidc_userinfo_cors_enabled", oidc_userinfo_cors_enabled)
             .field("oidc_rsa_private_key", &Redacted(oidc_rsa_private_key))
-            .field("oidc_rsa_private_keys_inactive", &oidc_rsa_private_keys_inactive.iter().map(|k| Redacted(k)).collect::<Vec<_>>())
+            .field(
+                "oidc_rsa_private_keys_inactive",
+                &oidc_rsa_private_keys_inactive
+                    .iter()
+                    .map(|k| Redacted(k))
+                    .collect::<Vec<_>>(),
+            )
             .field("oidc_jwks_max_age_seconds", oidc_jwks_max_age_seconds)
             .field("oidc_jwks_cache_seconds", oidc_jwks_cache_seconds)
-            .field("oidc_response_types_supported", oidc_response_types_supported)
+            .field(
+                "oidc_response_types_supported",
+                oidc_response_types_supported,
+            )
             .field("oidc_subject_types_supported", oidc_subject_types_supported)
-            .field("oidc_token_endpoint_auth_methods_supported", oidc_token_endpoint_auth_methods_supported)
-            .field("oidc_rp_initiated_logout_enabled", oidc_rp_initiated_logout_enabled)
-            .field("oidc_rp_initiated_logout_always_prompt", oidc_rp_initiated_logout_always_prompt)
-            .field("oidc_rp_initiated_logout_strict_redirect_uris", oidc_rp_initiated_logout_strict_redirect_uris)
-            .field("oidc_rp_initiated_logout_accept_expired_tokens", oidc_rp_initiated_logout_accept_expired_tokens)
-            .field("oidc_rp_initiated_logout_delete_tokens", oidc_rp_initiated_logout_delete_tokens)
-            .field("resource_server_introspection_url", &resource_server_introspection_url.as_deref().map(redact_url))
-            .field("resource_server_auth_token", &RedactedOption(resource_server_auth_token.as_deref()))
-            .field("resource_server_introspection_credentials", &resource_server_introspection_credentials.as_ref().map(|(id, secret)| (id, Redacted(secret))))
-            .field("resource_server_introspection_timeout_seconds", resource_server_introspection_timeout_seconds)
-            .field("resource_server_token_caching_seconds", resource_server_token_caching_seconds)
-            .field("resource_server_negative_caching_seconds", resource_server_negative_caching_seconds)
-            .field("resource_server_local_cache_seconds", resource_server_local_cache_seconds)
+            .field(
+                "oidc_token_endpoint_auth_methods_supported",
+                oidc_token_endpoint_auth_methods_supported,
+            )
+            .field(
+                "oidc_rp_initiated_logout_enabled",
+                oidc_rp_initiated_logout_enabled,
+            )
+            .field(
+                "oidc_rp_initiated_logout_always_prompt",
+                oidc_rp_initiated_logout_always_prompt,
+            )
+            .field(
+                "oidc_rp_initiated_logout_strict_redirect_uris",
+                oidc_rp_initiated_logout_strict_redirect_uris,
+            )
+            .field(
+                "oidc_rp_initiated_logout_accept_expired_tokens",
+                oidc_rp_initiated_logout_accept_expired_tokens,
+            )
+            .field(
+                "oidc_rp_initiated_logout_delete_tokens",
+                oidc_rp_initiated_logout_delete_tokens,
+            )
+            .field(
+                "resource_server_introspection_url",
+                &resource_server_introspection_url.as_deref().map(redact_url),
+            )
+            .field(
+                "resource_server_auth_token",
+                &RedactedOption(resource_server_auth_token.as_deref()),
+            )
+            .field(
+                "resource_server_introspection_credentials",
+                &resource_server_introspection_credentials
+                    .as_ref()
+                    .map(|(id, secret)| (id, Redacted(secret))),
+            )
+            .field(
+                "resource_server_introspection_timeout_seconds",
+                resource_server_introspection_timeout_seconds,
+            )
+            .field(
+                "resource_server_token_caching_seconds",
+                resource_server_token_caching_seconds,
+            )
+            .field(
+                "resource_server_negative_caching_seconds",
+                resource_server_negative_caching_seconds,
+            )
+            .field(
+                "resource_server_local_cache_seconds",
+                resource_server_local_cache_seconds,
+            )
             .field("www_authenticate_realm", www_authenticate_realm)
-            .field("oauth2_protected_resource_bearer_methods_supported", oauth2_protected_resource_bearer_methods_supported)
+            .field(
+                "oauth2_protected_resource_bearer_methods_supported",
+                oauth2_protected_resource_bearer_methods_supported,
+            )
             .finish()
     }
 }

@@ -69,7 +69,11 @@ impl TokenDerivationKey {
 
     /// The value of `purpose` following the rotation of `old_refresh_token`: `TOKEN_LENGTH`
     /// characters of the generator's alphabet, like [`crate::generators::generate_token`].
-    pub fn derive(&self, old_refresh_token: &str, purpose: Successor) -> Result<String, CryptoError> {
+    pub fn derive(
+        &self,
+        old_refresh_token: &str,
+        purpose: Successor,
+    ) -> Result<String, CryptoError> {
         let alphabet = ALPHANUMERIC.as_bytes();
         // Rejection sampling keeps every character uniform: bytes ≥ 248 (4 × 62) are skipped.
         let limit = (256 / alphabet.len() * alphabet.len()) as u8;
@@ -131,7 +135,10 @@ mod tests {
         // Another old token or another key: other values.
         assert_ne!(k.successors("olD").unwrap().access_token, a.access_token);
         let other = TokenDerivationKey::from_secret_key(&[8u8; 32]).unwrap();
-        assert_ne!(other.successors("old").unwrap().access_token, a.access_token);
+        assert_ne!(
+            other.successors("old").unwrap().access_token,
+            a.access_token
+        );
     }
 
     #[test]

@@ -811,7 +811,10 @@ async fn consent_decisions_redirect_to_the_client(env: Env) {
     let loc = b.consent(&no_state).await.loc();
     assert_eq!(
         loc,
-        format!("http://example.org?error=access_denied&iss={}", iss(&server))
+        format!(
+            "http://example.org?error=access_denied&iss={}",
+            iss(&server)
+        )
     );
     // 23
     let loc = b

@@ -159,7 +159,11 @@ async fn no_secret_in_a_trace_log(env: Env) {
         &server,
         "/o/token/",
         Some(&basic(&id, &wrong_secret)),
-        &[("grant_type", "password"), ("username", "alice"), ("password", PASSWORD)],
+        &[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ],
     )
     .await;
     assert_eq!(s, 401);
@@ -168,11 +172,21 @@ async fn no_secret_in_a_trace_log(env: Env) {
         &server,
         "/o/token/",
         Some(&auth),
-        &[("grant_type", "password"), ("username", "alice"), ("password", wrong_password)],
+        &[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", wrong_password),
+        ],
     )
     .await;
     assert_eq!(s, 400);
-    let (s, _) = form(&server, "/o/introspect/", Some(&basic(&id, &wrong_secret)), &[("token", &at2)]).await;
+    let (s, _) = form(
+        &server,
+        "/o/introspect/",
+        Some(&basic(&id, &wrong_secret)),
+        &[("token", &at2)],
+    )
+    .await;
     assert_eq!(s, 403);
     let browser = Browser::new(&server.base);
     let p = browser.login_next("alice", wrong_password, "/").await;
@@ -231,17 +245,32 @@ async fn client_strings_are_escaped_in_logs(env: Env) {
         &server,
         "/o/token/",
         Some(&basic(evil, "x")),
-        &[("grant_type", "password"), ("username", "a"), ("password", "x")],
+        &[
+            ("grant_type", "password"),
+            ("username", "a"),
+            ("password", "x"),
+        ],
     )
     .await;
     assert_eq!(s, 401);
-    let (s, _) = form(&server, "/o/introspect/", Some(&basic(evil, "x")), &[("token", evil)]).await;
+    let (s, _) = form(
+        &server,
+        "/o/introspect/",
+        Some(&basic(evil, "x")),
+        &[("token", evil)],
+    )
+    .await;
     assert_eq!(s, 403);
     let (s, _) = form(
         &server,
         "/o/token/",
         Some(&basic(&id, &secret)),
-        &[("grant_type", "password"), ("username", evil), ("password", "x"), ("scope", evil)],
+        &[
+            ("grant_type", "password"),
+            ("username", evil),
+            ("password", "x"),
+            ("scope", evil),
+        ],
     )
     .await;
     assert_eq!(s, 400);
@@ -256,7 +285,11 @@ async fn client_strings_are_escaped_in_logs(env: Env) {
     let browser = Browser::new(&server.base);
     let q = common::http_browser::encode(&[("client_id", evil), ("response_type", "code")]);
     browser.get(&format!("/o/authorize/?{q}")).await;
-    let q = common::http_browser::encode(&[("client_id", &id), ("response_type", evil), ("redirect_uri", evil)]);
+    let q = common::http_browser::encode(&[
+        ("client_id", &id),
+        ("response_type", evil),
+        ("redirect_uri", evil),
+    ]);
     browser.get(&format!("/o/authorize/?{q}")).await;
     browser.login_next(evil, "x", "/").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -306,10 +339,22 @@ async fn no_colours_when_not_a_terminal(env: Env) {
     let _ = child.kill();
     let _ = child.wait();
     let log = std::fs::read(&log_path).unwrap();
-    assert!(String::from_utf8_lossy(&log).contains("WARN"), "the log has lines");
-    assert!(!log.contains(&0x1b), "ESC in a piped log: {}", String::from_utf8_lossy(&log));
+    assert!(
+        String::from_utf8_lossy(&log).contains("WARN"),
+        "the log has lines"
+    );
+    assert!(
+        !log.contains(&0x1b),
+        "ESC in a piped log: {}",
+        String::from_utf8_lossy(&log)
+    );
     // A command's log (stderr of a short-lived process) too.
-    let o = env.cmd().env_remove("NO_COLOR").arg("cleartokens").output().unwrap();
+    let o = env
+        .cmd()
+        .env_remove("NO_COLOR")
+        .arg("cleartokens")
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("cleartokens"), "{}", stderr(&o));
     assert!(!o.stderr.contains(&0x1b), "{}", stderr(&o));

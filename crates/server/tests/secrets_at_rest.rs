@@ -146,7 +146,10 @@ async fn assert_only_digests(env: &Env, values: &[&str]) {
     let dump = dump_text(env).await;
     let raw = sqlite_bytes(env);
     for v in values {
-        assert!(!dump.contains(v), "token value {v} readable in the database");
+        assert!(
+            !dump.contains(v),
+            "token value {v} readable in the database"
+        );
         assert!(
             !raw.windows(v.len()).any(|w| w == v.as_bytes()),
             "token value {v} in the SQLite file"
@@ -198,7 +201,11 @@ async fn default_storage_keeps_only_digests(env: Env) {
         &server,
         "/o/token/",
         &auth,
-        &[("grant_type", "password"), ("username", "alice"), ("password", "wonderland")],
+        &[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "wonderland"),
+        ],
     )
     .await;
     assert_eq!(s, 200, "{b}");
@@ -264,7 +271,8 @@ async fn grace_replay_rebinds_a_lost_refresh_token(env: Env) {
         .await
         .unwrap()
         .unwrap();
-    store.set_refresh_token_access_token(row.id, None, time::OffsetDateTime::now_utc())
+    store
+        .set_refresh_token_access_token(row.id, None, time::OffsetDateTime::now_utc())
         .await
         .unwrap();
     let (s, b) = refresh(&server, &auth, &rt1).await;
@@ -284,15 +292,25 @@ async fn grace_replay_rebinds_a_lost_refresh_token(env: Env) {
 /// another key refuses the replay (400, never a 500).
 async fn grace_replay_needs_the_deployment_key(env: Env) {
     let auth = setup(&env);
-    let key_a = ("OAUTH_TOOLKIT_SECRET_KEY", "a-deployment-secret-key-of-32-characters!");
-    let key_b = ("OAUTH_TOOLKIT_SECRET_KEY", "another-secret-key-of-at-least-32-characters");
+    let key_a = (
+        "OAUTH_TOOLKIT_SECRET_KEY",
+        "a-deployment-secret-key-of-32-characters!",
+    );
+    let key_b = (
+        "OAUTH_TOOLKIT_SECRET_KEY",
+        "another-secret-key-of-at-least-32-characters",
+    );
     let server = Server::start(&env, &[GRACE, key_a]);
     let (_, rt1) = password_tokens(&server, &auth).await;
     let (s, first) = refresh(&server, &auth, &rt1).await;
     assert_eq!(s, 200, "{first}");
     let foreign = Server::start(&env, &[GRACE, key_b]);
     let (s, b) = refresh(&foreign, &auth, &rt1).await;
-    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")), "{b}");
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{b}"
+    );
     foreign.terminate();
     let (s, b) = refresh(&server, &auth, &rt1).await;
     assert_eq!((s, pair(&b)), (200, pair(&first)), "{b}");

@@ -27,7 +27,20 @@ pub struct AccessToken {
 impl std::fmt::Debug for AccessToken {
     // Secrets print as "***" (destructured: a new field must be classified here).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let AccessToken { id, user_id, source_refresh_token_id, token, token_checksum, id_token_id, application_id, expires, scope, token_family, created, updated } = self;
+        let AccessToken {
+            id,
+            user_id,
+            source_refresh_token_id,
+            token,
+            token_checksum,
+            id_token_id,
+            application_id,
+            expires,
+            scope,
+            token_family,
+            created,
+            updated,
+        } = self;
         f.debug_struct("AccessToken")
             .field("id", id)
             .field("user_id", user_id)
@@ -74,7 +87,17 @@ pub struct NewAccessToken {
 impl std::fmt::Debug for NewAccessToken {
     // Secrets print as "***" (destructured: a new field must be classified here).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let NewAccessToken { user_id, source_refresh_token_id, token, token_checksum, id_token_id, application_id, expires, scope, token_family } = self;
+        let NewAccessToken {
+            user_id,
+            source_refresh_token_id,
+            token,
+            token_checksum,
+            id_token_id,
+            application_id,
+            expires,
+            scope,
+            token_family,
+        } = self;
         f.debug_struct("NewAccessToken")
             .field("user_id", user_id)
             .field("source_refresh_token_id", source_refresh_token_id)

@@ -177,7 +177,23 @@ pub struct Application {
 impl std::fmt::Debug for Application {
     // Secrets print as "***" (destructured: a new field must be classified here).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Application { id, client_id, user_id, redirect_uris, post_logout_redirect_uris, client_type, authorization_grant_type, client_secret, hash_client_secret, name, skip_authorization, algorithm, allowed_origins, created, updated } = self;
+        let Application {
+            id,
+            client_id,
+            user_id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            client_type,
+            authorization_grant_type,
+            client_secret,
+            hash_client_secret,
+            name,
+            skip_authorization,
+            algorithm,
+            allowed_origins,
+            created,
+            updated,
+        } = self;
         f.debug_struct("Application")
             .field("id", id)
             .field("client_id", client_id)
@@ -219,7 +235,20 @@ pub struct NewApplication {
 impl std::fmt::Debug for NewApplication {
     // Secrets print as "***" (destructured: a new field must be classified here).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let NewApplication { client_id, user_id, redirect_uris, post_logout_redirect_uris, client_type, authorization_grant_type, client_secret, hash_client_secret, name, skip_authorization, algorithm, allowed_origins } = self;
+        let NewApplication {
+            client_id,
+            user_id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            client_type,
+            authorization_grant_type,
+            client_secret,
+            hash_client_secret,
+            name,
+            skip_authorization,
+            algorithm,
+            allowed_origins,
+        } = self;
         f.debug_struct("NewApplication")
             .field("client_id", client_id)
             .field("user_id", user_id)

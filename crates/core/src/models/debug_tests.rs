@@ -57,7 +57,10 @@ fn tokens() {
         application: Some(application("CLIENT-SECRET-1")),
         user: None,
     };
-    assert_hidden(&format!("{owners:#?}"), &["AT-SECRET-VALUE", "CLIENT-SECRET-1"]);
+    assert_hidden(
+        &format!("{owners:#?}"),
+        &["AT-SECRET-VALUE", "CLIENT-SECRET-1"],
+    );
     let new_at = NewAccessToken {
         user_id: None,
         source_refresh_token_id: None,
@@ -100,7 +103,10 @@ fn tokens() {
         refresh_token: Some("RESP-RT".into()),
         id_token: Some("RESP-IDT".into()),
     };
-    assert_hidden(&format!("{response:?}"), &["RESP-AT", "RESP-RT", "RESP-IDT"]);
+    assert_hidden(
+        &format!("{response:?}"),
+        &["RESP-AT", "RESP-RT", "RESP-IDT"],
+    );
 }
 
 #[test]

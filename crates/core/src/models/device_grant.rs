@@ -64,7 +64,19 @@ pub struct DeviceGrant {
 impl std::fmt::Debug for DeviceGrant {
     // Secrets print as "***" (destructured: a new field must be classified here).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let DeviceGrant { id, device_code_checksum, user_code, scope, interval, expires, status, client_id, user_id, last_checked, created } = self;
+        let DeviceGrant {
+            id,
+            device_code_checksum,
+            user_code,
+            scope,
+            interval,
+            expires,
+            status,
+            client_id,
+            user_id,
+            last_checked,
+            created,
+        } = self;
         f.debug_struct("DeviceGrant")
             .field("id", id)
             .field("device_code_checksum", device_code_checksum)
@@ -94,7 +106,14 @@ pub struct NewDeviceGrant {
 impl std::fmt::Debug for NewDeviceGrant {
     // Secrets print as "***" (destructured: a new field must be classified here).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let NewDeviceGrant { device_code, user_code, scope, interval, expires, client_id } = self;
+        let NewDeviceGrant {
+            device_code,
+            user_code,
+            scope,
+            interval,
+            expires,
+            client_id,
+        } = self;
         f.debug_struct("NewDeviceGrant")
             .field("device_code", &crate::redact::Redacted(device_code))
             .field("user_code", &crate::redact::Redacted(user_code))

@@ -89,7 +89,21 @@ pub struct NewGrant {
 impl std::fmt::Debug for NewGrant {
     // Secrets print as "***" (destructured: a new field must be classified here).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let NewGrant { user_id, code, application_id, expires, redirect_uri, scope, code_challenge, code_challenge_method, nonce, claims, token_family, auth_time, sid } = self;
+        let NewGrant {
+            user_id,
+            code,
+            application_id,
+            expires,
+            redirect_uri,
+            scope,
+            code_challenge,
+            code_challenge_method,
+            nonce,
+            claims,
+            token_family,
+            auth_time,
+            sid,
+        } = self;
         f.debug_struct("NewGrant")
             .field("user_id", user_id)
             .field("code", &crate::redact::Redacted(code))

@@ -21,7 +21,18 @@ pub struct RefreshToken {
 impl std::fmt::Debug for RefreshToken {
     // Secrets print as "***" (destructured: a new field must be classified here).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let RefreshToken { id, user_id, token, token_checksum, application_id, access_token_id, token_family, revoked, created, updated } = self;
+        let RefreshToken {
+            id,
+            user_id,
+            token,
+            token_checksum,
+            application_id,
+            access_token_id,
+            token_family,
+            revoked,
+            created,
+            updated,
+        } = self;
         f.debug_struct("RefreshToken")
             .field("id", id)
             .field("user_id", user_id)
@@ -52,7 +63,14 @@ pub struct NewRefreshToken {
 impl std::fmt::Debug for NewRefreshToken {
     // Secrets print as "***" (destructured: a new field must be classified here).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let NewRefreshToken { user_id, token, token_checksum, application_id, access_token_id, token_family } = self;
+        let NewRefreshToken {
+            user_id,
+            token,
+            token_checksum,
+            application_id,
+            access_token_id,
+            token_family,
+        } = self;
         f.debug_struct("NewRefreshToken")
             .field("user_id", user_id)
             .field("token", &crate::redact::Redacted(token))

@@ -22,7 +22,19 @@ pub struct User {
 impl std::fmt::Debug for User {
     // Secrets print as "***" (destructured: a new field must be classified here).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let User { id, username, email, first_name, last_name, password, is_active, is_staff, is_superuser, date_joined, last_login } = self;
+        let User {
+            id,
+            username,
+            email,
+            first_name,
+            last_name,
+            password,
+            is_active,
+            is_staff,
+            is_superuser,
+            date_joined,
+            last_login,
+        } = self;
         f.debug_struct("User")
             .field("id", id)
             .field("username", username)
@@ -54,7 +66,16 @@ pub struct NewUser {
 impl std::fmt::Debug for NewUser {
     // Secrets print as "***" (destructured: a new field must be classified here).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let NewUser { username, email, first_name, last_name, password, is_active, is_staff, is_superuser } = self;
+        let NewUser {
+            username,
+            email,
+            first_name,
+            last_name,
+            password,
+            is_active,
+            is_staff,
+            is_superuser,
+        } = self;
         f.debug_struct("NewUser")
             .field("username", username)
             .field("email", email)
