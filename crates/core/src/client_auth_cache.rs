@@ -20,8 +20,6 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 
 use crate::models::Application;
@@ -62,16 +60,10 @@ impl ClientAuthCache {
         self.ttl > Duration::ZERO
     }
 
-    fn fingerprint(&self, client_id: &str, secret: &str) -> Fingerprint {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
-            Ok(mac) => mac,
-            // Unreachable: HMAC takes keys of any length.
-            Err(_) => return [0; 32],
-        };
-        mac.update(client_id.as_bytes());
-        mac.update(&[0]);
-        mac.update(secret.as_bytes());
-        mac.finalize().into_bytes().into()
+    /// `None` when no MAC can be computed: then nothing is cached or found (a shared
+    /// placeholder fingerprint would let any credentials hit any cached application).
+    fn fingerprint(&self, client_id: &str, secret: &str) -> Option<Fingerprint> {
+        crate::crypto::hmac_sha256(&self.key, &[client_id.as_bytes(), &[0], secret.as_bytes()]).ok()
     }
 
     /// The application these exact credentials authenticated as within the TTL.
@@ -79,7 +71,7 @@ impl ClientAuthCache {
         if !self.is_enabled() {
             return None;
         }
-        let fp = self.fingerprint(client_id, secret);
+        let fp = self.fingerprint(client_id, secret)?;
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         match entries.get(&fp) {
             Some((app, expires)) if *expires > now => Some(app.clone()),
@@ -96,7 +88,9 @@ impl ClientAuthCache {
         if !self.is_enabled() {
             return;
         }
-        let fp = self.fingerprint(client_id, secret);
+        let Some(fp) = self.fingerprint(client_id, secret) else {
+            return;
+        };
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, (_, expires)| *expires > now);
@@ -208,5 +202,6 @@ mod tests {
         let a = ClientAuthCache::new(5);
         let b = ClientAuthCache::new(5);
         assert_ne!(a.fingerprint("id", "s"), b.fingerprint("id", "s"));
+        assert!(a.fingerprint("id", "s").is_some_and(|fp| fp != [0; 32]));
     }
 }

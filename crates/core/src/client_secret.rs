@@ -6,8 +6,6 @@
 //! the `default` hasher gives anything shorter than [`FAST_HASH_MIN_LENGTH`] argon2id.
 //! Imported Django hashes (`pbkdf2_sha256$…`) keep verifying. See docs/security.md.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::password;
@@ -42,10 +40,8 @@ pub fn hash_client_secret(secret: &str, hasher: SecretHasher) -> Result<String, 
     match hasher {
         SecretHasher::Sha256 => {
             let salt = crate::generators::random_string(22, crate::generators::ALPHANUMERIC);
-            Ok(format!(
-                "{SHA256_PREFIX}{salt}${}",
-                keyed_digest(&salt, secret)
-            ))
+            let digest = keyed_digest(&salt, secret).map_err(|e| SecretHashError(e.to_string()))?;
+            Ok(format!("{SHA256_PREFIX}{salt}${digest}"))
         }
         SecretHasher::Pbkdf2Sha256 => {
             let salt = crate::generators::random_string(22, crate::generators::ALPHANUMERIC);
@@ -57,14 +53,8 @@ pub fn hash_client_secret(secret: &str, hasher: SecretHasher) -> Result<String, 
     }
 }
 
-fn keyed_digest(salt: &str, secret: &str) -> String {
-    // HMAC never fails for a key of any length.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(salt.as_bytes()) {
-        Ok(mac) => mac,
-        Err(_) => return String::new(),
-    };
-    mac.update(secret.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+fn keyed_digest(salt: &str, secret: &str) -> Result<String, crate::crypto::CryptoError> {
+    crate::crypto::hmac_sha256(salt.as_bytes(), &[secret.as_bytes()]).map(hex::encode)
 }
 
 /// True when `stored` is in one of the hash formats we verify (so it is not re-hashed on save,
@@ -82,7 +72,10 @@ pub fn verify_client_secret(presented: &str, stored: &str) -> bool {
         let Some((salt, digest)) = rest.split_once('$') else {
             return false;
         };
-        let computed = keyed_digest(salt, presented);
+        // No digest, no match: an error never compares equal to anything.
+        let Ok(computed) = keyed_digest(salt, presented) else {
+            return false;
+        };
         return !digest.is_empty() && bool::from(computed.as_bytes().ct_eq(digest.as_bytes()));
     }
     if stored.starts_with("$argon2") || stored.starts_with("pbkdf2_sha256$") {

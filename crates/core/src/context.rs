@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use crate::client_auth_cache::ClientAuthCache;
 use crate::settings::Settings;
 use crate::store::Store;
+use crate::token_derivation::TokenDerivationKey;
 
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {
@@ -17,6 +18,10 @@ pub struct Ctx<'a> {
     pub client_auth_cache: Option<&'a ClientAuthCache>,
     /// The address the request came from, when known (the throttles key on it).
     pub peer: Option<IpAddr>,
+    /// Derives the successor tokens of a refresh from the old refresh token, so that a
+    /// grace-period replay gets them again without their values being stored (`None`: the
+    /// successors are random and, with digest-only storage, a replay is refused).
+    pub token_key: Option<&'a TokenDerivationKey>,
 }
 
 impl<'a> Ctx<'a> {
@@ -27,6 +32,7 @@ impl<'a> Ctx<'a> {
             now,
             client_auth_cache: None,
             peer: None,
+            token_key: None,
         }
     }
 
@@ -39,6 +45,12 @@ impl<'a> Ctx<'a> {
     /// Remember successful client authentications in `cache`.
     pub fn with_client_auth_cache(mut self, cache: &'a ClientAuthCache) -> Self {
         self.client_auth_cache = Some(cache);
+        self
+    }
+
+    /// Derive refresh successors with `key` (see [`crate::token_derivation`]).
+    pub fn with_token_key(mut self, key: &'a TokenDerivationKey) -> Self {
+        self.token_key = Some(key);
         self
     }
 }

@@ -133,8 +133,10 @@ impl OAuthError {
 impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.code)?;
+        // Descriptions can quote request input: control characters are escaped, so an
+        // error logged with `%` cannot forge log lines.
         if let Some(d) = &self.description {
-            write!(f, ": {d}")?;
+            write!(f, ": {}", crate::redact::Sanitized(d))?;
         }
         Ok(())
     }

@@ -137,7 +137,7 @@ pub async fn authenticate_caller(
         match authenticate_client(ctx, Some(creds), Requirement::Secret).await {
             Ok(app) => return Ok(Some(Caller::Client(app))),
             Err(e) if e.code == ErrorCode::InvalidClient => {
-                tracing::info!(client_id = %creds.client_id, "introspection: client authentication failed");
+                tracing::info!(client_id = %crate::redact::Sanitized(&creds.client_id), "introspection: client authentication failed");
             }
             Err(e) => return Err(e),
         }

@@ -11,7 +11,7 @@ use crate::models::{stored_token, Application, Id, NewAccessToken, NewRefreshTok
 use crate::store::NewTokenPair;
 
 /// RFC 6749 §5.1 successful token response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub expires_in: i64,
@@ -21,6 +21,34 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let TokenResponse {
+            access_token,
+            expires_in,
+            token_type,
+            scope,
+            refresh_token,
+            id_token,
+        } = self;
+        f.debug_struct("TokenResponse")
+            .field("access_token", &crate::redact::Redacted(access_token))
+            .field("expires_in", expires_in)
+            .field("token_type", token_type)
+            .field("scope", scope)
+            .field(
+                "refresh_token",
+                &crate::redact::RedactedOption(refresh_token.as_deref()),
+            )
+            .field(
+                "id_token",
+                &crate::redact::RedactedOption(id_token.as_deref()),
+            )
+            .finish()
+    }
 }
 
 /// What to issue.
@@ -44,12 +72,31 @@ pub struct Minted {
 
 /// Generate values and build the rows (nothing written yet).
 pub fn mint(ctx: &Ctx<'_>, issue: &Issue<'_>) -> Minted {
+    mint_values(ctx, issue, generate_token(), generate_token)
+}
+
+/// [`mint`] with given values (a refresh's derived successors, see
+/// [`crate::token_derivation`]).
+pub fn mint_successors(
+    ctx: &Ctx<'_>,
+    issue: &Issue<'_>,
+    values: crate::token_derivation::SuccessorValues,
+) -> Minted {
+    let refresh = values.refresh_token;
+    mint_values(ctx, issue, values.access_token, move || refresh)
+}
+
+fn mint_values(
+    ctx: &Ctx<'_>,
+    issue: &Issue<'_>,
+    access_token: String,
+    refresh_value: impl FnOnce() -> String,
+) -> Minted {
     let store_plaintext = !ctx.settings.compliant_bcp_rfc9700_token_storage;
     let expires_in = i64::try_from(ctx.settings.access_token_expire_seconds).unwrap_or(i64::MAX);
     let family = issue
         .family
         .or_else(|| issue.with_refresh_token.then(Uuid::new_v4));
-    let access_token = generate_token();
     let (column, checksum) = stored_token(&access_token, store_plaintext);
     let access = NewAccessToken {
         user_id: issue.user_id,
@@ -64,7 +111,7 @@ pub fn mint(ctx: &Ctx<'_>, issue: &Issue<'_>) -> Minted {
     };
     let (refresh_token, refresh) = match (issue.with_refresh_token, issue.user_id) {
         (true, Some(user_id)) => {
-            let value = generate_token();
+            let value = refresh_value();
             let (column, checksum) = stored_token(&value, store_plaintext);
             (
                 Some(value),
@@ -108,7 +155,7 @@ pub async fn issue(ctx: &Ctx<'_>, issue: Issue<'_>) -> Result<TokenResponse, OAu
     tracing::info!(
         client_id = %issue.application.client_id,
         user_id = ?issue.user_id,
-        scope = %issue.scope,
+        scope = %crate::redact::Sanitized(&issue.scope),
         refresh = minted.refresh_token.is_some(),
         "tokens issued"
     );

@@ -180,6 +180,8 @@ mod tests {
                 "introspection_endpoint": "http://localhost/o/introspect/",
                 "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
                 "code_challenge_methods_supported": ["plain", "S256"],
+                // RFC 9207 `iss` is on by default (DOT: off).
+                "authorization_response_iss_parameter_supported": true,
             })
         );
     }

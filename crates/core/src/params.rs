@@ -5,8 +5,43 @@
 use crate::error::OAuthError;
 
 /// Decoded form or query parameters, in order, duplicates kept.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params(pub Vec<(String, String)>);
+
+/// Parameters whose values are never secret; every other value (password, client_secret,
+/// code, refresh_token, token, code_verifier, device_code, unknown names…) prints as "***".
+const SHOWN_IN_DEBUG: &[&str] = &[
+    "grant_type",
+    "response_type",
+    "response_mode",
+    "client_id",
+    "scope",
+    "redirect_uri",
+    "post_logout_redirect_uri",
+    "token_type_hint",
+    "prompt",
+    "max_age",
+    "code_challenge_method",
+    "approval_prompt",
+    "allow",
+    "display",
+    "ui_locales",
+    "claims_locales",
+];
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut list = f.debug_list();
+        for (k, v) in &self.0 {
+            if SHOWN_IN_DEBUG.contains(&k.as_str()) {
+                list.entry(&(k, v));
+            } else {
+                list.entry(&(k, crate::redact::Redacted(v)));
+            }
+        }
+        list.finish()
+    }
+}
 
 impl Params {
     pub fn new(pairs: Vec<(String, String)>) -> Self {
@@ -70,6 +105,34 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Params {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_secret_values() {
+        let secrets = [
+            ("password", "PW-hunter2"),
+            ("client_secret", "CS-0123"),
+            ("code", "CODE-abc"),
+            ("refresh_token", "RT-abc"),
+            ("token", "TOK-abc"),
+            ("code_verifier", "CV-abc"),
+            ("device_code", "DC-abc"),
+            ("access_token", "AT-abc"),
+            ("something_new", "NEW-abc"),
+        ];
+        let mut pairs: Vec<(String, String)> = secrets
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        pairs.push(("grant_type".into(), "password".into()));
+        pairs.push(("client_id".into(), "my\nclient".into()));
+        let shown = format!("{:?}", Params::new(pairs));
+        for (name, value) in secrets {
+            assert!(!shown.contains(value), "{value} in {shown}");
+            assert!(shown.contains(name), "{shown}");
+        }
+        assert!(shown.contains("\"grant_type\", \"password\""), "{shown}");
+        assert!(shown.contains("my\\nclient"), "{shown}");
+    }
 
     #[test]
     fn duplicates_and_empties() {

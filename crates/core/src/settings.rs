@@ -31,7 +31,8 @@ pub enum ApprovalPrompt {
     Auto,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `Debug` is written by hand (`settings_display.rs`): it redacts the secrets.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     // ---- The server's own --------------------------------------------------------------
@@ -115,6 +116,7 @@ pub struct Settings {
     pub compliant_bcp_rfc9700_access_token_transport: bool,
     pub compliant_bcp_rfc9700_authz_response_iss: bool,
     /// Store only the SHA-256 of access and refresh tokens (the token column stays blank).
+    /// On by default (DOT 3.x: off); a grace period still works (see `token_derivation`).
     pub compliant_bcp_rfc9700_token_storage: bool,
 
     // ---- DOT: OpenID Connect -----------------------------------------------------------
@@ -215,8 +217,11 @@ impl Default for Settings {
             compliant_bcp_rfc9700_password_grant: false,
             compliant_bcp_rfc9700_pkce_method: false,
             compliant_bcp_rfc9700_access_token_transport: false,
-            compliant_bcp_rfc9700_authz_response_iss: false,
-            compliant_bcp_rfc9700_token_storage: false,
+            // Ours (DOT: false): RFC 9207 `iss` and digest-only token storage cost a
+            // migrating client nothing, so they are on; the other switches keep DOT's
+            // defaults and `serve` warns about each (`Settings::insecure_switches`).
+            compliant_bcp_rfc9700_authz_response_iss: true,
+            compliant_bcp_rfc9700_token_storage: true,
 
             oidc_enabled: true,
             id_token_expire_seconds: 36_000,
@@ -588,13 +593,6 @@ impl Settings {
                     "must be at least 32 characters",
                 ));
             }
-        }
-        if self.refresh_token_grace_period_seconds > 0 && self.compliant_bcp_rfc9700_token_storage {
-            return Err(SettingsError::new(
-                "refresh_token_grace_period_seconds",
-                "a grace period returns the same tokens again, which needs their plaintext: \
-                 it cannot be combined with compliant_bcp_rfc9700_token_storage (DOT's E001)",
-            ));
         }
         if self.oidc_jwks_cache_seconds > 300 {
             return Err(SettingsError::new(

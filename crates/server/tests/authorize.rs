@@ -800,13 +800,22 @@ async fn consent_decisions_redirect_to_the_client(env: Env) {
     let loc = b.consent(&params(&a, &[("allow", "False")])).await.loc();
     assert_eq!(
         loc,
-        "http://example.org?error=access_denied&state=random_state_string"
+        format!(
+            "http://example.org?error=access_denied&state=random_state_string&iss={}",
+            iss(&server)
+        )
     );
     // 18 (and the Cancel button, which sends no `allow`).
     let mut no_state = params(&a, &[]);
     no_state.retain(|(k, _)| *k != "state");
     let loc = b.consent(&no_state).await.loc();
-    assert_eq!(loc, "http://example.org?error=access_denied");
+    assert_eq!(
+        loc,
+        format!(
+            "http://example.org?error=access_denied&iss={}",
+            iss(&server)
+        )
+    );
     // 23
     let loc = b
         .consent(&params(
@@ -840,7 +849,10 @@ async fn consent_decisions_redirect_to_the_client(env: Env) {
         .await
         .loc();
     assert!(loc.starts_with("http://example.com?foo=bar&code="), "{loc}");
-    assert!(loc.ends_with("&state=random_state_string"), "{loc}");
+    assert!(
+        loc.ends_with(&format!("&state=random_state_string&iss={}", iss(&server))),
+        "{loc}"
+    );
     // 25: exactly.
     let loc = b
         .consent(&params(
@@ -854,7 +866,10 @@ async fn consent_decisions_redirect_to_the_client(env: Env) {
         .loc();
     assert_eq!(
         loc,
-        "http://example.com?foo=bar&error=access_denied&state=random_state_string"
+        format!(
+            "http://example.com?foo=bar&error=access_denied&state=random_state_string&iss={}",
+            iss(&server)
+        )
     );
     // The whole consent form as rendered, submitted with the Authorize button.
     let page = b.get(&authorize_url(&params(&a, &[]))).await;
@@ -992,7 +1007,10 @@ async fn prompt_login_and_none(env: Env) {
         .loc();
     assert_eq!(
         loc,
-        "http://example.org?error=login_required&state=random_state_string"
+        format!(
+            "http://example.org?error=login_required&state=random_state_string&iss={}",
+            iss(&server)
+        )
     );
     // 33: without a client, nothing is redirected anywhere.
     anon.get(&authorize_url(&[
@@ -1022,7 +1040,10 @@ async fn prompt_login_and_none(env: Env) {
     assert_eq!(p.status, 302);
     assert_eq!(
         p.loc(),
-        "http://example.org?error=consent_required&state=random_state_string"
+        format!(
+            "http://example.org?error=consent_required&state=random_state_string&iss={}",
+            iss(&server)
+        )
     );
     let q = query_of(
         &b.get(&authorize_url(&params(&a, &[("prompt", "none login")])))
@@ -1118,7 +1139,10 @@ async fn implicit_grant_uses_the_fragment(env: Env) {
         .loc();
     assert_eq!(
         loc,
-        "http://example.org#error=access_denied&state=random_state_string"
+        format!(
+            "http://example.org#error=access_denied&state=random_state_string&iss={}",
+            iss(&server)
+        )
     );
     let loc = b
         .get(&authorize_url(&borrow(&implicit(&[("scope", "nuke")]))))
@@ -1436,18 +1460,17 @@ async fn logout_and_tampered_sessions(env: Env) {
     server.terminate();
 }
 
-/// Item 41 (RFC 9207): `iss` in authorization responses when configured, errors included.
+/// The `iss` parameter (RFC 9207) a server with the default issuer adds to its responses:
+/// `http://<bind>/o`, percent-encoded.
+fn iss(server: &Server) -> String {
+    let issuer = format!("{}/o", server.base);
+    encode(&[("iss", &issuer)])["iss=".len()..].to_string()
+}
+
+/// Item 41 (RFC 9207): `iss` in authorization responses, errors included; on by default
+/// (DOT: off), off with `compliant_bcp_rfc9700_authz_response_iss = false`.
 async fn iss_in_authorization_responses(env: Env) {
-    let (server, a, _) = fixture(
-        &env,
-        &[
-            ("OAUTH_TOOLKIT_ISSUER", "http://testserver"),
-            (
-                "OAUTH_TOOLKIT_COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS",
-                "true",
-            ),
-        ],
-    );
+    let (server, a, _) = fixture(&env, &[("OAUTH_TOOLKIT_ISSUER", "http://testserver")]);
     let b = Browser::new(&server.base);
     b.login().await;
     let loc = b.consent(&params(&a, &[("allow", "True")])).await.loc();
@@ -1457,7 +1480,13 @@ async fn iss_in_authorization_responses(env: Env) {
         loc,
         "http://example.org?error=access_denied&state=random_state_string&iss=http%3A%2F%2Ftestserver%2Fo"
     );
-    let plain = Server::start(&env, &settings(&[]));
+    let plain = Server::start(
+        &env,
+        &settings(&[(
+            "OAUTH_TOOLKIT_COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS",
+            "false",
+        )]),
+    );
     let loc = b
         .on(&plain.base)
         .consent(&params(&a, &[("allow", "True")]))

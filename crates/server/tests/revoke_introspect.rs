@@ -1060,6 +1060,8 @@ fn expected_metadata(issuer: &str) -> Value {
         "introspection_endpoint": format!("{issuer}/introspect/"),
         "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "code_challenge_methods_supported": ["plain", "S256"],
+        // RFC 9207 `iss` in authorization responses is on by default (DOT: off).
+        "authorization_response_iss_parameter_supported": true,
     })
 }
 

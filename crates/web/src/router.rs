@@ -143,8 +143,18 @@ pub fn router_with(state: AppState, limits: &ServerLimits, extra: Router<AppStat
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of a request: method and path only. The query string is left out, since it
+/// can carry an `access_token` (userinfo, protected resources) or other credentials.
+fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %req.method(),
+        path = %oauth_toolkit_core::redact::Sanitized(req.uri().path()),
+    )
 }
 
 /// A 413 is sent before the body is read, so the connection cannot be reused: say so, so

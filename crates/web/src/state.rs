@@ -3,6 +3,7 @@ use std::sync::Arc;
 use oauth_toolkit_core::context::Ctx;
 use oauth_toolkit_core::grants::{default_grants, GrantHandler};
 use oauth_toolkit_core::store::Store;
+use oauth_toolkit_core::token_derivation::TokenDerivationKey;
 use oauth_toolkit_core::{Clock, Settings};
 
 use crate::templates::Templates;
@@ -28,6 +29,18 @@ pub struct AppState {
     pub documents: Arc<crate::documents::DocumentCache>,
     /// Recent successful client authentications (`client_authentication_cache_seconds`).
     pub client_auth_cache: Arc<oauth_toolkit_core::client_auth_cache::ClientAuthCache>,
+    /// Derived from `secret_key`: the successor tokens of a refresh (see
+    /// `oauth_toolkit_core::token_derivation`).
+    pub token_key: Arc<TokenDerivationKey>,
+}
+
+/// Why an [`AppState`] cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Templates(#[from] crate::templates::TemplateError),
+    #[error("cannot derive keys from the secret key")]
+    SecretKey(#[from] oauth_toolkit_core::crypto::CryptoError),
 }
 
 impl AppState {
@@ -36,7 +49,8 @@ impl AppState {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         secret_key: Vec<u8>,
-    ) -> Result<Self, crate::templates::TemplateError> {
+    ) -> Result<Self, StateError> {
+        let token_key = Arc::new(TokenDerivationKey::from_secret_key(&secret_key)?);
         let templates = Templates::new(settings.template_dir.as_deref().map(Into::into))?;
         let resource = crate::resource::ResourceServer::from_settings(
             &settings,
@@ -49,6 +63,7 @@ impl AppState {
             ));
         let documents = Arc::new(crate::documents::DocumentCache::new(&settings));
         Ok(Self {
+            token_key,
             documents,
             client_auth_cache,
             settings: Arc::new(settings),
@@ -78,6 +93,7 @@ impl AppState {
     pub fn ctx(&self) -> Ctx<'_> {
         Ctx::new(&self.settings, &*self.store, self.clock.now())
             .with_client_auth_cache(&self.client_auth_cache)
+            .with_token_key(&self.token_key)
     }
 }
 

@@ -10,13 +10,14 @@ use super::GrantHandler;
 use crate::context::Ctx;
 use crate::error::{ErrorCode, OAuthError};
 use crate::generators::generate_token;
-use crate::issuance::{mint, Issue, TokenResponse};
+use crate::issuance::{mint, mint_successors, Issue, TokenResponse};
 use crate::models::{stored_token, Application, GrantType, NewRefreshToken, RefreshToken};
 use crate::oidc::{attach_id_token, create_id_token, wants_id_token, IdTokenSpec};
 use crate::params::Params;
 use crate::scopes::{join_scopes, parse_scopes};
 use crate::store::Rotation;
 use crate::token_checksum::token_checksum;
+use crate::token_derivation::{Successor, SuccessorValues};
 
 pub struct RefreshTokenGrant;
 
@@ -57,7 +58,7 @@ impl GrantHandler for RefreshTokenGrant {
             return Err(invalid_grant());
         }
         if rt.is_revoked() {
-            return replay(ctx, client, &rt).await;
+            return replay(ctx, client, &rt, value).await;
         }
 
         // A live refresh token must still be bound to its access token.
@@ -69,7 +70,7 @@ impl GrantHandler for RefreshTokenGrant {
             // between our two reads: then this request is a replay like any other.
             if let Some(again) = ctx.store.get_refresh_token(rt.id).await? {
                 if again.is_revoked() {
-                    return replay(ctx, client, &again).await;
+                    return replay(ctx, client, &again, value).await;
                 }
             }
             return Err(invalid_grant());
@@ -139,16 +140,17 @@ impl GrantHandler for RefreshTokenGrant {
             });
         }
 
-        let mut minted = mint(
-            ctx,
-            &Issue {
-                application: client,
-                user_id: Some(rt.user_id),
-                scope: scope.clone(),
-                family: rt.token_family,
-                with_refresh_token: true,
-            },
-        );
+        let issue = Issue {
+            application: client,
+            user_id: Some(rt.user_id),
+            scope: scope.clone(),
+            family: rt.token_family,
+            with_refresh_token: true,
+        };
+        let mut minted = match derived_successors(ctx, value)? {
+            Some(values) => mint_successors(ctx, &issue, values),
+            None => mint(ctx, &issue),
+        };
         // OIDC Core §12.2: a refresh of an openid grant returns a new ID token for the same
         // authentication (same auth_time and sid; no nonce).
         let id_token = match refreshed_id_token_spec(ctx, &at, &scope).await? {
@@ -173,7 +175,7 @@ impl GrantHandler for RefreshTokenGrant {
                 let Some(now_revoked) = ctx.store.get_refresh_token(rt.id).await? else {
                     return Err(invalid_grant());
                 };
-                replay(ctx, client, &now_revoked).await
+                replay(ctx, client, &now_revoked, value).await
             }
             Rotation::Missing => Err(invalid_grant()),
         }
@@ -228,69 +230,60 @@ async fn refreshed_id_token_spec(
     }))
 }
 
+/// The successors of a rotation of `presented`, derived when a grace-period replay may ask
+/// for them again and the context has a key (else they are random).
+fn derived_successors(
+    ctx: &Ctx<'_>,
+    presented: &str,
+) -> Result<Option<SuccessorValues>, OAuthError> {
+    match ctx.token_key {
+        Some(key) if ctx.settings.refresh_token_grace_period_seconds > 0 => key
+            .successors(presented)
+            .map(Some)
+            .map_err(OAuthError::server_error),
+        _ => Ok(None),
+    }
+}
+
+/// The value of a stored token row: its plaintext column (DOT's storage), else the value
+/// derived for `purpose` from the presented old refresh token, if its digest matches.
+fn value_of(
+    ctx: &Ctx<'_>,
+    plaintext: &str,
+    checksum: &str,
+    presented: &str,
+    purposes: &[Successor],
+) -> Result<Option<String>, OAuthError> {
+    if !plaintext.is_empty() {
+        return Ok(Some(plaintext.to_string()));
+    }
+    let Some(key) = ctx.token_key else {
+        return Ok(None);
+    };
+    for purpose in purposes {
+        let candidate = key
+            .derive(presented, *purpose)
+            .map_err(OAuthError::server_error)?;
+        if token_checksum(&candidate) == checksum {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(None)
+}
+
 /// A revoked refresh token was presented. Inside the grace period, and if it was revoked by
 /// rotation (its successor access token exists), answer with the successor's tokens, as the
-/// first request got them. Otherwise refuse, and with reuse protection revoke the family.
+/// first request got them: read from the plaintext columns, or (digest-only storage)
+/// re-derived from the presented token and checked against the stored digests. Otherwise
+/// refuse, and with reuse protection revoke the family.
 async fn replay(
     ctx: &Ctx<'_>,
     client: &Application,
     rt: &RefreshToken,
+    presented: &str,
 ) -> Result<TokenResponse, OAuthError> {
-    let grace = ctx.settings.refresh_token_grace_period_seconds;
-    if let (true, Some(revoked)) = (grace > 0, rt.revoked) {
-        let grace = Duration::seconds(i64::try_from(grace).unwrap_or(i64::MAX));
-        if revoked > ctx.now - grace {
-            if let Some(at) = ctx.store.find_access_token_by_source(rt.id).await? {
-                if !at.token.is_empty() && !at.is_expired(ctx.now) {
-                    let successor = ctx.store.find_refresh_token_by_access_token(at.id).await?;
-                    let refresh_value = match successor {
-                        Some(s) if !s.is_revoked() && !s.token.is_empty() => s.token,
-                        _ => {
-                            // The successor refresh token is gone: bind a new one to the
-                            // surviving access token (DOT #1687).
-                            let value = generate_token();
-                            let (column, checksum) = stored_token(&value, true);
-                            ctx.store
-                                .create_refresh_token(
-                                    NewRefreshToken {
-                                        user_id: rt.user_id,
-                                        token: column,
-                                        token_checksum: checksum,
-                                        application_id: rt.application_id,
-                                        access_token_id: Some(at.id),
-                                        token_family: rt.token_family,
-                                    },
-                                    ctx.now,
-                                )
-                                .await?;
-                            value
-                        }
-                    };
-                    // The remaining lifetime, not a fresh one (DOT §13 #16).
-                    let expires_in = (at.expires - ctx.now).whole_seconds().max(0);
-                    // The same answer as the first request, ID token included (a new one
-                    // for the same authentication: the JWT itself is not stored).
-                    let id_token = match refreshed_id_token_spec(ctx, &at, &at.scope).await? {
-                        Some(orig) => {
-                            let spec = IdTokenSpec {
-                                access_token: Some(&at.token),
-                                ..orig.spec(rt.user_id, &at.scope)
-                            };
-                            Some(create_id_token(ctx, client, &spec).await?.jwt)
-                        }
-                        None => None,
-                    };
-                    return Ok(TokenResponse {
-                        access_token: at.token,
-                        expires_in,
-                        token_type: "Bearer",
-                        scope: at.scope,
-                        refresh_token: Some(refresh_value),
-                        id_token,
-                    });
-                }
-            }
-        }
+    if let Some(response) = grace_replay(ctx, client, rt, presented).await? {
+        return Ok(response);
     }
     if ctx.settings.refresh_token_reuse_protection {
         if let Some(family) = rt.token_family {
@@ -303,4 +296,106 @@ async fn replay(
         }
     }
     Err(invalid_grant())
+}
+
+/// The answer to a replay inside the grace period, if there is one.
+async fn grace_replay(
+    ctx: &Ctx<'_>,
+    client: &Application,
+    rt: &RefreshToken,
+    presented: &str,
+) -> Result<Option<TokenResponse>, OAuthError> {
+    let grace = ctx.settings.refresh_token_grace_period_seconds;
+    let Some(revoked) = rt.revoked.filter(|_| grace > 0) else {
+        return Ok(None);
+    };
+    let grace = Duration::seconds(i64::try_from(grace).unwrap_or(i64::MAX));
+    if revoked <= ctx.now - grace {
+        return Ok(None);
+    }
+    let Some(at) = ctx.store.find_access_token_by_source(rt.id).await? else {
+        return Ok(None);
+    };
+    if at.is_expired(ctx.now) {
+        return Ok(None);
+    }
+    let Some(access_value) = value_of(
+        ctx,
+        &at.token,
+        &at.token_checksum,
+        presented,
+        &[Successor::Access],
+    )?
+    else {
+        return Ok(None);
+    };
+    let successor = ctx.store.find_refresh_token_by_access_token(at.id).await?;
+    let refresh_value = match successor {
+        Some(s) if !s.is_revoked() => {
+            match value_of(
+                ctx,
+                &s.token,
+                &s.token_checksum,
+                presented,
+                &[Successor::Refresh, Successor::Rebound],
+            )? {
+                Some(v) => v,
+                None => return Ok(None),
+            }
+        }
+        _ => {
+            // The successor refresh token is gone: bind a new one to the surviving access
+            // token (DOT #1687), derived too so that a further replay finds it.
+            let value = match ctx.token_key {
+                Some(key) => key
+                    .derive(presented, Successor::Rebound)
+                    .map_err(OAuthError::server_error)?,
+                None => generate_token(),
+            };
+            let (column, checksum) =
+                stored_token(&value, !ctx.settings.compliant_bcp_rfc9700_token_storage);
+            let created = ctx
+                .store
+                .create_refresh_token(
+                    NewRefreshToken {
+                        user_id: rt.user_id,
+                        token: column,
+                        token_checksum: checksum,
+                        application_id: rt.application_id,
+                        access_token_id: Some(at.id),
+                        token_family: rt.token_family,
+                    },
+                    ctx.now,
+                )
+                .await;
+            match created {
+                Ok(_) => value,
+                // A rebound token that was itself revoked since: nothing to hand out.
+                Err(crate::store::StoreError::Conflict(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    // The remaining lifetime, not a fresh one (DOT §13 #16).
+    let expires_in = (at.expires - ctx.now).whole_seconds().max(0);
+    // The same answer as the first request, ID token included (a new one for the same
+    // authentication: the JWT itself is not stored).
+    let id_token = match refreshed_id_token_spec(ctx, &at, &at.scope).await? {
+        Some(orig) => {
+            let spec = IdTokenSpec {
+                access_token: Some(&access_value),
+                ..orig.spec(rt.user_id, &at.scope)
+            };
+            Some(create_id_token(ctx, client, &spec).await?.jwt)
+        }
+        None => None,
+    };
+    Ok(Some(TokenResponse {
+        access_token: access_value,
+        expires_in,
+        token_type: "Bearer",
+        scope: at.scope,
+        refresh_token: Some(refresh_value),
+        id_token,
+    }))
 }

@@ -7,7 +7,7 @@ use super::Id;
 
 /// An issued bearer token. Looked up by `token_checksum`; `token` is blank when only
 /// digests are stored (`compliant_bcp_rfc9700_token_storage`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken {
     pub id: Id,
     pub user_id: Option<Id>,
@@ -24,6 +24,40 @@ pub struct AccessToken {
     pub updated: OffsetDateTime,
 }
 
+impl std::fmt::Debug for AccessToken {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let AccessToken {
+            id,
+            user_id,
+            source_refresh_token_id,
+            token,
+            token_checksum,
+            id_token_id,
+            application_id,
+            expires,
+            scope,
+            token_family,
+            created,
+            updated,
+        } = self;
+        f.debug_struct("AccessToken")
+            .field("id", id)
+            .field("user_id", user_id)
+            .field("source_refresh_token_id", source_refresh_token_id)
+            .field("token", &crate::redact::Redacted(token))
+            .field("token_checksum", token_checksum)
+            .field("id_token_id", id_token_id)
+            .field("application_id", application_id)
+            .field("expires", expires)
+            .field("scope", scope)
+            .field("token_family", token_family)
+            .field("created", created)
+            .field("updated", updated)
+            .finish()
+    }
+}
+
 /// An access token with the application and user rows it names, read together (one
 /// statement in the sqlx store) for bearer validation and introspection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +69,7 @@ pub struct AccessTokenWithOwners {
     pub user: Option<super::User>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewAccessToken {
     pub user_id: Option<Id>,
     pub source_refresh_token_id: Option<Id>,
@@ -48,6 +82,34 @@ pub struct NewAccessToken {
     pub expires: OffsetDateTime,
     pub scope: String,
     pub token_family: Option<Uuid>,
+}
+
+impl std::fmt::Debug for NewAccessToken {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let NewAccessToken {
+            user_id,
+            source_refresh_token_id,
+            token,
+            token_checksum,
+            id_token_id,
+            application_id,
+            expires,
+            scope,
+            token_family,
+        } = self;
+        f.debug_struct("NewAccessToken")
+            .field("user_id", user_id)
+            .field("source_refresh_token_id", source_refresh_token_id)
+            .field("token", &crate::redact::Redacted(token))
+            .field("token_checksum", token_checksum)
+            .field("id_token_id", id_token_id)
+            .field("application_id", application_id)
+            .field("expires", expires)
+            .field("scope", scope)
+            .field("token_family", token_family)
+            .finish()
+    }
 }
 
 impl AccessToken {

@@ -154,7 +154,7 @@ fn field_error(field: &'static str, message: impl Into<String>) -> ApplicationEr
 }
 
 /// A registered OAuth client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Application {
     pub id: Id,
     pub client_id: String,
@@ -174,9 +174,49 @@ pub struct Application {
     pub updated: OffsetDateTime,
 }
 
+impl std::fmt::Debug for Application {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Application {
+            id,
+            client_id,
+            user_id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            client_type,
+            authorization_grant_type,
+            client_secret,
+            hash_client_secret,
+            name,
+            skip_authorization,
+            algorithm,
+            allowed_origins,
+            created,
+            updated,
+        } = self;
+        f.debug_struct("Application")
+            .field("id", id)
+            .field("client_id", client_id)
+            .field("user_id", user_id)
+            .field("redirect_uris", redirect_uris)
+            .field("post_logout_redirect_uris", post_logout_redirect_uris)
+            .field("client_type", client_type)
+            .field("authorization_grant_type", authorization_grant_type)
+            .field("client_secret", &crate::redact::Redacted(client_secret))
+            .field("hash_client_secret", hash_client_secret)
+            .field("name", name)
+            .field("skip_authorization", skip_authorization)
+            .field("algorithm", algorithm)
+            .field("allowed_origins", allowed_origins)
+            .field("created", created)
+            .field("updated", updated)
+            .finish()
+    }
+}
+
 /// The fields of an application to be saved. `client_secret` is the *stored* form; use
 /// [`NewApplication::set_secret`] to hash a plaintext one.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewApplication {
     pub client_id: String,
     pub user_id: Option<Id>,
@@ -190,6 +230,40 @@ pub struct NewApplication {
     pub skip_authorization: bool,
     pub algorithm: Algorithm,
     pub allowed_origins: String,
+}
+
+impl std::fmt::Debug for NewApplication {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let NewApplication {
+            client_id,
+            user_id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            client_type,
+            authorization_grant_type,
+            client_secret,
+            hash_client_secret,
+            name,
+            skip_authorization,
+            algorithm,
+            allowed_origins,
+        } = self;
+        f.debug_struct("NewApplication")
+            .field("client_id", client_id)
+            .field("user_id", user_id)
+            .field("redirect_uris", redirect_uris)
+            .field("post_logout_redirect_uris", post_logout_redirect_uris)
+            .field("client_type", client_type)
+            .field("authorization_grant_type", authorization_grant_type)
+            .field("client_secret", &crate::redact::Redacted(client_secret))
+            .field("hash_client_secret", hash_client_secret)
+            .field("name", name)
+            .field("skip_authorization", skip_authorization)
+            .field("algorithm", algorithm)
+            .field("allowed_origins", allowed_origins)
+            .finish()
+    }
 }
 
 impl NewApplication {

@@ -45,7 +45,7 @@ impl fmt::Display for DeviceGrantStatus {
 }
 
 /// An RFC 8628 device authorization. The device code is stored as its SHA-256 digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DeviceGrant {
     pub id: Id,
     pub device_code_checksum: String,
@@ -61,7 +61,39 @@ pub struct DeviceGrant {
     pub created: OffsetDateTime,
 }
 
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for DeviceGrant {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let DeviceGrant {
+            id,
+            device_code_checksum,
+            user_code,
+            scope,
+            interval,
+            expires,
+            status,
+            client_id,
+            user_id,
+            last_checked,
+            created,
+        } = self;
+        f.debug_struct("DeviceGrant")
+            .field("id", id)
+            .field("device_code_checksum", device_code_checksum)
+            .field("user_code", &crate::redact::Redacted(user_code))
+            .field("scope", scope)
+            .field("interval", interval)
+            .field("expires", expires)
+            .field("status", status)
+            .field("client_id", client_id)
+            .field("user_id", user_id)
+            .field("last_checked", last_checked)
+            .field("created", created)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
 pub struct NewDeviceGrant {
     pub device_code: String,
     pub user_code: String,
@@ -69,6 +101,28 @@ pub struct NewDeviceGrant {
     pub interval: i64,
     pub expires: OffsetDateTime,
     pub client_id: String,
+}
+
+impl std::fmt::Debug for NewDeviceGrant {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let NewDeviceGrant {
+            device_code,
+            user_code,
+            scope,
+            interval,
+            expires,
+            client_id,
+        } = self;
+        f.debug_struct("NewDeviceGrant")
+            .field("device_code", &crate::redact::Redacted(device_code))
+            .field("user_code", &crate::redact::Redacted(user_code))
+            .field("scope", scope)
+            .field("interval", interval)
+            .field("expires", expires)
+            .field("client_id", client_id)
+            .finish()
+    }
 }
 
 impl DeviceGrant {

@@ -66,7 +66,7 @@ pub struct Grant {
     pub updated: OffsetDateTime,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewGrant {
     pub user_id: Id,
     /// The plaintext code handed to the client; only its digest is stored.
@@ -84,6 +84,42 @@ pub struct NewGrant {
     pub auth_time: Option<OffsetDateTime>,
     /// The session id (OIDC `sid`), empty when unknown.
     pub sid: String,
+}
+
+impl std::fmt::Debug for NewGrant {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let NewGrant {
+            user_id,
+            code,
+            application_id,
+            expires,
+            redirect_uri,
+            scope,
+            code_challenge,
+            code_challenge_method,
+            nonce,
+            claims,
+            token_family,
+            auth_time,
+            sid,
+        } = self;
+        f.debug_struct("NewGrant")
+            .field("user_id", user_id)
+            .field("code", &crate::redact::Redacted(code))
+            .field("application_id", application_id)
+            .field("expires", expires)
+            .field("redirect_uri", redirect_uri)
+            .field("scope", scope)
+            .field("code_challenge", code_challenge)
+            .field("code_challenge_method", code_challenge_method)
+            .field("nonce", nonce)
+            .field("claims", claims)
+            .field("token_family", token_family)
+            .field("auth_time", auth_time)
+            .field("sid", sid)
+            .finish()
+    }
 }
 
 impl Grant {

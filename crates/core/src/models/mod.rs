@@ -41,3 +41,6 @@ pub(crate) fn describe_scopes(
         .filter_map(|s| configured.get(&s).map(|d| (s, d.clone())))
         .collect()
 }
+
+#[cfg(test)]
+mod debug_tests;

@@ -4,7 +4,7 @@ use uuid::Uuid;
 use super::Id;
 
 /// A refresh token. Revoking it (store) is atomic and deletes its access token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RefreshToken {
     pub id: Id,
     pub user_id: Id,
@@ -18,7 +18,37 @@ pub struct RefreshToken {
     pub updated: OffsetDateTime,
 }
 
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for RefreshToken {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let RefreshToken {
+            id,
+            user_id,
+            token,
+            token_checksum,
+            application_id,
+            access_token_id,
+            token_family,
+            revoked,
+            created,
+            updated,
+        } = self;
+        f.debug_struct("RefreshToken")
+            .field("id", id)
+            .field("user_id", user_id)
+            .field("token", &crate::redact::Redacted(token))
+            .field("token_checksum", token_checksum)
+            .field("application_id", application_id)
+            .field("access_token_id", access_token_id)
+            .field("token_family", token_family)
+            .field("revoked", revoked)
+            .field("created", created)
+            .field("updated", updated)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
 pub struct NewRefreshToken {
     pub user_id: Id,
     /// The stored token column: the plaintext, or blank when only digests are stored.
@@ -28,6 +58,28 @@ pub struct NewRefreshToken {
     pub application_id: Id,
     pub access_token_id: Option<Id>,
     pub token_family: Option<Uuid>,
+}
+
+impl std::fmt::Debug for NewRefreshToken {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let NewRefreshToken {
+            user_id,
+            token,
+            token_checksum,
+            application_id,
+            access_token_id,
+            token_family,
+        } = self;
+        f.debug_struct("NewRefreshToken")
+            .field("user_id", user_id)
+            .field("token", &crate::redact::Redacted(token))
+            .field("token_checksum", token_checksum)
+            .field("application_id", application_id)
+            .field("access_token_id", access_token_id)
+            .field("token_family", token_family)
+            .finish()
+    }
 }
 
 impl RefreshToken {

@@ -3,7 +3,7 @@ use time::OffsetDateTime;
 use super::Id;
 
 /// A person who can sign in (the server's own user store; Django's `auth.User` fields).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     pub id: Id,
     pub username: String,
@@ -19,7 +19,39 @@ pub struct User {
     pub last_login: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for User {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let User {
+            id,
+            username,
+            email,
+            first_name,
+            last_name,
+            password,
+            is_active,
+            is_staff,
+            is_superuser,
+            date_joined,
+            last_login,
+        } = self;
+        f.debug_struct("User")
+            .field("id", id)
+            .field("username", username)
+            .field("email", email)
+            .field("first_name", first_name)
+            .field("last_name", last_name)
+            .field("password", &crate::redact::Redacted(password))
+            .field("is_active", is_active)
+            .field("is_staff", is_staff)
+            .field("is_superuser", is_superuser)
+            .field("date_joined", date_joined)
+            .field("last_login", last_login)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
 pub struct NewUser {
     pub username: String,
     pub email: String,
@@ -29,6 +61,32 @@ pub struct NewUser {
     pub is_active: bool,
     pub is_staff: bool,
     pub is_superuser: bool,
+}
+
+impl std::fmt::Debug for NewUser {
+    // Secrets print as "***" (destructured: a new field must be classified here).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let NewUser {
+            username,
+            email,
+            first_name,
+            last_name,
+            password,
+            is_active,
+            is_staff,
+            is_superuser,
+        } = self;
+        f.debug_struct("NewUser")
+            .field("username", username)
+            .field("email", email)
+            .field("first_name", first_name)
+            .field("last_name", last_name)
+            .field("password", &crate::redact::Redacted(password))
+            .field("is_active", is_active)
+            .field("is_staff", is_staff)
+            .field("is_superuser", is_superuser)
+            .finish()
+    }
 }
 
 impl NewUser {

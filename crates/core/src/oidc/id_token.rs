@@ -37,7 +37,7 @@ pub fn half_hash(value: &str) -> String {
 }
 
 /// What an ID token says, besides the user's claims.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct IdTokenSpec<'a> {
     pub user_id: Id,
     pub scope: &'a str,
@@ -53,11 +53,47 @@ pub struct IdTokenSpec<'a> {
     pub claims_request: Option<&'a str>,
 }
 
+impl std::fmt::Debug for IdTokenSpec<'_> {
+    // The access token and code it hashes print as "***".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::redact::RedactedOption;
+        let IdTokenSpec {
+            user_id,
+            scope,
+            nonce,
+            auth_time,
+            sid,
+            access_token,
+            code,
+            claims_request,
+        } = self;
+        f.debug_struct("IdTokenSpec")
+            .field("user_id", user_id)
+            .field("scope", scope)
+            .field("nonce", nonce)
+            .field("auth_time", auth_time)
+            .field("sid", sid)
+            .field("access_token", &RedactedOption(*access_token))
+            .field("code", &RedactedOption(*code))
+            .field("claims_request", claims_request)
+            .finish()
+    }
+}
+
 /// A signed ID token and its record.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SignedIdToken {
     pub jwt: String,
     pub row: IdToken,
+}
+
+impl std::fmt::Debug for SignedIdToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIdToken")
+            .field("jwt", &crate::redact::Redacted(&self.jwt))
+            .field("row", &self.row)
+            .finish()
+    }
 }
 
 fn server_error(what: &'static str) -> OAuthError {

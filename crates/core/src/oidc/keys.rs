@@ -95,6 +95,8 @@ pub enum KeyError {
     Generation,
     #[error("unknown key algorithm `{0}`")]
     UnknownAlgorithm(String),
+    #[error("not a public RSA or EC JWK: no RFC 7638 thumbprint")]
+    NoThumbprint,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -102,23 +104,31 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 /// RFC 7638 thumbprint of a public JWK: SHA-256 of the required members in lexicographic
-/// order, no whitespace, base64url.
-pub fn thumbprint(jwk: &serde_json::Value) -> String {
+/// order, no whitespace, base64url. A JWK of another type, or missing or non-string required
+/// members, has no thumbprint (rather than the digest of a template with blanks, which
+/// would be the same `kid` for every such key).
+pub fn thumbprint(jwk: &serde_json::Value) -> Result<String, KeyError> {
+    let member = |name: &str| {
+        jwk[name]
+            .as_str()
+            .filter(|v| !v.is_empty())
+            .ok_or(KeyError::NoThumbprint)
+    };
     let text = match jwk["kty"].as_str() {
         Some("RSA") => format!(
             r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
-            jwk["e"].as_str().unwrap_or_default(),
-            jwk["n"].as_str().unwrap_or_default()
+            member("e")?,
+            member("n")?
         ),
         Some("EC") => format!(
             r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
-            jwk["crv"].as_str().unwrap_or_default(),
-            jwk["x"].as_str().unwrap_or_default(),
-            jwk["y"].as_str().unwrap_or_default()
+            member("crv")?,
+            member("x")?,
+            member("y")?
         ),
-        _ => String::new(),
+        _ => return Err(KeyError::NoThumbprint),
     };
-    b64(&Sha256::digest(text.as_bytes()))
+    Ok(b64(&Sha256::digest(text.as_bytes())))
 }
 
 /// Parse an RSA private key (PKCS#8 or PKCS#1 PEM).
@@ -133,7 +143,7 @@ pub fn parse_rsa_pem(pem: &str) -> Result<Key, KeyError> {
     let e = b64(&key.e().to_bytes_be());
     let decoding = DecodingKey::from_rsa_components(&n, &e).map_err(|_| KeyError::BadRsaPem)?;
     let mut jwk = json!({"kty": "RSA", "n": n, "e": e});
-    let kid = thumbprint(&jwk);
+    let kid = thumbprint(&jwk)?;
     jwk["alg"] = "RS256".into();
     jwk["use"] = "sig".into();
     jwk["kid"] = kid.clone().into();
@@ -158,7 +168,7 @@ pub fn parse_ec_pem(pem: &str) -> Result<Key, KeyError> {
     let (x, y) = (b64(x), b64(y));
     let decoding = DecodingKey::from_ec_components(&x, &y).map_err(|_| KeyError::BadEcPem)?;
     let mut jwk = json!({"kty": "EC", "crv": "P-256", "x": x, "y": y});
-    let kid = thumbprint(&jwk);
+    let kid = thumbprint(&jwk)?;
     jwk["alg"] = "ES256".into();
     jwk["use"] = "sig".into();
     jwk["kid"] = kid.clone().into();
@@ -442,9 +452,23 @@ mod tests {
             "kid": "2011-04-29"
         });
         assert_eq!(
-            thumbprint(&jwk),
+            thumbprint(&jwk).unwrap(),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
+    }
+
+    #[test]
+    fn incomplete_jwks_have_no_thumbprint() {
+        for jwk in [
+            json!({"kty": "RSA", "e": "AQAB"}),
+            json!({"kty": "RSA", "e": "AQAB", "n": ""}),
+            json!({"kty": "EC", "crv": "P-256", "x": "abc"}),
+            json!({"kty": "EC", "crv": "P-256", "x": "abc", "y": 5}),
+            json!({"kty": "oct", "k": "secret"}),
+            json!({}),
+        ] {
+            assert!(thumbprint(&jwk).is_err(), "{jwk}");
+        }
     }
 
     #[test]
@@ -456,7 +480,7 @@ mod tests {
             assert_eq!(key.jwk["kid"], new.kid.as_str());
             assert_eq!(key.jwk["alg"], alg.as_str());
             assert!(key.jwk.get("d").is_none(), "no private members");
-            assert_eq!(thumbprint(&key.jwk), key.kid);
+            assert_eq!(thumbprint(&key.jwk).unwrap(), key.kid);
         }
         assert!(parse_rsa_pem("not a key").is_err());
         assert!(

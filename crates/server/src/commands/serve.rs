@@ -34,6 +34,10 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
              to the provider's public URL"
         );
     }
+    // One line per RFC 9700 switch left in DOT's insecure position, naming the setting.
+    for (key, what) in settings.insecure_switches() {
+        tracing::warn!(setting = key, "{key} = false: {what}");
+    }
     let db = super::open_database(&settings).await?;
     let backend = db.backend_name();
     let secret_key = oauth_toolkit_axum::load_secret_key(&settings, &*db.store())
@@ -57,7 +61,7 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     }
     let limits = ServerLimits::from_settings(&settings);
     let state = AppState::new(settings, db.store(), Arc::new(SystemClock), secret_key)
-        .context("cannot load templates")?;
+        .context("cannot build the application state")?;
     let app = if args.demo_api {
         tracing::info!("demo API mounted at /api/ (hello, scoped, rw, music, …)");
         router_with(state.clone(), &limits, demo::router(&state))

@@ -212,7 +212,11 @@ pub async fn logout_page(State(state): State<AppState>, request: Request) -> Res
     let (parts, _) = request.into_parts();
     let (session, new) = Session::current_or_new(&parts.headers, &state);
     // Logged in means a live session (its row still exists), not just a decryptable cookie.
-    let logged_in = state.current_user.current_user(&parts, &state).await.is_some();
+    let logged_in = state
+        .current_user
+        .current_user(&parts, &state)
+        .await
+        .is_some();
     let mut resp = render(
         &state,
         "registration/logout_confirm.html",
