@@ -86,7 +86,8 @@ pub struct OAuthError {
     pub status: u16,
     pub cause: Option<Cause>,
     /// Seconds after which a refused caller may try again (`Retry-After`), for throttles.
-    pub retry_after: Option<u64>,
+    /// (Non-zero: a `Retry-After` of 0 says nothing, and the niche keeps the error small.)
+    pub retry_after: Option<std::num::NonZeroU32>,
 }
 
 impl OAuthError {
@@ -110,8 +111,10 @@ impl OAuthError {
         self
     }
 
+    /// Ask the caller to wait `seconds` (at least 1) before trying again.
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
+        let seconds = u32::try_from(seconds.max(1)).unwrap_or(u32::MAX);
+        self.retry_after = std::num::NonZeroU32::new(seconds);
         self
     }
 

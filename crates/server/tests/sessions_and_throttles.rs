@@ -189,7 +189,6 @@ async fn updateuser_checks_before_writing(env: Env) {
 }
 
 async fn db_user(env: &Env, name: &str) -> oauth_toolkit_core::models::User {
-    use oauth_toolkit_core::store::UserStore;
     let db = env.db().await;
     let store = db.store();
     let user = store.find_user_by_username(name).await.unwrap().unwrap();

@@ -46,7 +46,7 @@ pub fn oauth_error_response(err: OAuthError) -> Response {
     no_store(&mut resp);
     if let Some(seconds) = err.retry_after {
         resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds.get()));
     }
     if status == StatusCode::UNAUTHORIZED && err.code == ErrorCode::InvalidClient {
         // RFC 6749 §5.2: the challenge of the scheme clients authenticate with.
