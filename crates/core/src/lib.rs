@@ -32,6 +32,7 @@ pub mod settings;
 pub mod slow_hash;
 pub mod store;
 pub mod token_checksum;
+pub mod user_status;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::OAuthError;

@@ -30,13 +30,27 @@ pub struct AppState {
     pub client_auth_cache: Arc<oauth_toolkit_core::client_auth_cache::ClientAuthCache>,
 }
 
+/// Why [`AppState::new`] refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// A setting the binary's loader would have refused (`Settings::validate`).
+    #[error(transparent)]
+    Settings(#[from] oauth_toolkit_core::settings::SettingsError),
+    #[error(transparent)]
+    Template(#[from] crate::templates::TemplateError),
+}
+
 impl AppState {
+    /// Build the state. The settings are validated here as `Settings::load` does, so a
+    /// library user who builds `Settings` in code cannot skip the checks that keep every
+    /// request answerable (durations that fit a timestamp, a parsable `bind`, …).
     pub fn new(
         settings: Settings,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         secret_key: Vec<u8>,
-    ) -> Result<Self, crate::templates::TemplateError> {
+    ) -> Result<Self, StateError> {
+        settings.validate()?;
         let templates = Templates::new(settings.template_dir.as_deref().map(Into::into))?;
         let resource = crate::resource::ResourceServer::from_settings(
             &settings,

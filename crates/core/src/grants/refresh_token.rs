@@ -17,6 +17,7 @@ use crate::params::Params;
 use crate::scopes::{join_scopes, parse_scopes};
 use crate::store::Rotation;
 use crate::token_checksum::token_checksum;
+use crate::user_status::user_allowed;
 
 pub struct RefreshTokenGrant;
 
@@ -56,6 +57,11 @@ impl GrantHandler for RefreshTokenGrant {
         if rt.application_id != client.id {
             return Err(invalid_grant());
         }
+        // A deactivated user's refresh tokens are refused, and kept for a re-activation.
+        if !user_allowed(ctx.store, rt.user_id).await? {
+            tracing::info!(client_id = %client.client_id, user_id = rt.user_id, "refresh token of an inactive user refused");
+            return Err(invalid_grant());
+        }
         if rt.is_revoked() {
             return replay(ctx, client, &rt).await;
         }
@@ -76,7 +82,7 @@ impl GrantHandler for RefreshTokenGrant {
         };
         if let Some(idle) = ctx.settings.refresh_token_expire_seconds.filter(|s| *s > 0) {
             let idle = Duration::seconds(i64::try_from(idle).unwrap_or(i64::MAX));
-            if at.expires + idle <= ctx.now {
+            if at.expires.saturating_add(idle) <= ctx.now {
                 return Err(invalid_grant());
             }
         }
@@ -111,7 +117,7 @@ impl GrantHandler for RefreshTokenGrant {
                     at.id,
                     &column,
                     &checksum,
-                    ctx.now + Duration::seconds(expires_in),
+                    ctx.now.saturating_add(Duration::seconds(expires_in)),
                     &scope,
                     ctx.now,
                 )
@@ -239,7 +245,7 @@ async fn replay(
     let grace = ctx.settings.refresh_token_grace_period_seconds;
     if let (true, Some(revoked)) = (grace > 0, rt.revoked) {
         let grace = Duration::seconds(i64::try_from(grace).unwrap_or(i64::MAX));
-        if revoked > ctx.now - grace {
+        if revoked > ctx.now.saturating_sub(grace) {
             if let Some(at) = ctx.store.find_access_token_by_source(rt.id).await? {
                 if !at.token.is_empty() && !at.is_expired(ctx.now) {
                     let successor = ctx.store.find_refresh_token_by_access_token(at.id).await?;

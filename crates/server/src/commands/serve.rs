@@ -57,7 +57,7 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     }
     let limits = ServerLimits::from_settings(&settings);
     let state = AppState::new(settings, db.store(), Arc::new(SystemClock), secret_key)
-        .context("cannot load templates")?;
+        .context("cannot build the server state")?;
     let app = if args.demo_api {
         tracing::info!("demo API mounted at /api/ (hello, scoped, rw, music, …)");
         router_with(state.clone(), &limits, demo::router(&state))
