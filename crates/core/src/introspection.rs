@@ -149,10 +149,11 @@ pub async fn authenticate_caller(
         &empty
     };
     // Malformed or conflicting credentials are a failed client authentication here.
-    let (credentials, mut refusal) = match extract_credentials(request.authorization, credential_params) {
-        Ok(c) => (c, Refusal::NoCredentials),
-        Err(_) => (None, Refusal::InvalidClient),
-    };
+    let (credentials, mut refusal) =
+        match extract_credentials(request.authorization, credential_params) {
+            Ok(c) => (c, Refusal::NoCredentials),
+            Err(_) => (None, Refusal::InvalidClient),
+        };
     if let Some(creds) = &credentials {
         match authenticate_client(ctx, Some(creds), Requirement::Secret).await {
             Ok(app) => return Ok(Ok(Caller::Client(app))),
@@ -192,7 +193,10 @@ pub async fn authenticate_caller(
         return Ok(Err(Refusal::InvalidToken));
     }
     if !at.allow_scopes(&[INTROSPECTION_SCOPE]) {
-        tracing::info!(token_id = at.id, "introspection: bearer token without the introspection scope");
+        tracing::info!(
+            token_id = at.id,
+            "introspection: bearer token without the introspection scope"
+        );
         return Ok(Err(Refusal::InsufficientScope));
     }
     Ok(Ok(Caller::Bearer(at)))

@@ -79,7 +79,10 @@ fn from_query(query: Option<&str>) -> Vec<String> {
 
 /// Find the request's token according to `config`.
 pub(crate) fn find_token(parts: &Parts, config: &ResourceConfig) -> Presented {
-    let body = parts.extensions.get::<BodyToken>().map(|BodyToken(t)| t.as_str());
+    let body = parts
+        .extensions
+        .get::<BodyToken>()
+        .map(|BodyToken(t)| t.as_str());
     find_token_in(&parts.headers, parts.uri.query(), body, config)
 }
 
