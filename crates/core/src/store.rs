@@ -108,11 +108,8 @@ pub trait GrantStore: Send + Sync {
 /// The outcome of [`GrantStore::redeem_grant`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redemption {
-    /// This call consumed the code and wrote these rows.
-    Issued {
-        tokens: IssuedTokens,
-        id_token: Option<IdToken>,
-    },
+    /// This call consumed the code and wrote these rows (the tokens, the ID token record).
+    Issued(Box<(IssuedTokens, Option<IdToken>)>),
     /// The code is consumed (by a concurrent call, or before), gone, or another
     /// application's: nothing was written.
     NotRedeemable,

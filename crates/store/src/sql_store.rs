@@ -441,10 +441,7 @@ macro_rules! impl_sql_store {
                     None => None,
                 };
                 counted(tx).commit().await.map_err(map_err)?;
-                Ok(Redemption::Issued {
-                    tokens: (at, rt),
-                    id_token: id_row,
-                })
+                Ok(Redemption::Issued(Box::new(((at, rt), id_row))))
             }
         }
 

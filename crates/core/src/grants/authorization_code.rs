@@ -104,7 +104,7 @@ impl GrantHandler for AuthorizationCodeGrant {
             .redeem_grant(grant.id, client.id, record, minted.pair.clone(), ctx.now)
             .await?
         {
-            Redemption::Issued { .. } => {
+            Redemption::Issued(_) => {
                 tracing::info!(
                     client_id = %client.client_id,
                     user_id = grant.user_id,
