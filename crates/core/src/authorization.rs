@@ -383,6 +383,9 @@ pub struct AuthorizationRequest {
     pub response_mode: ResponseMode,
     /// The URI the response goes to: the requested one, or the single registered one.
     pub redirect_uri: String,
+    /// Whether the request carried `redirect_uri` (RFC 6749 §4.1.3: then the token request
+    /// must repeat it).
+    pub redirect_uri_requested: bool,
     /// The resolved scopes (the defaults when none were requested).
     pub scopes: Vec<String>,
     pub state: Option<String>,
@@ -423,6 +426,16 @@ impl EndUser {
 }
 
 impl AuthorizationRequest {
+    /// The `redirect_uri` parameter of the request: empty when it had none (the registered
+    /// default is then used). Recorded on the code (RFC 6749 §4.1.3).
+    pub fn requested_redirect_uri(&self) -> &str {
+        if self.redirect_uri_requested {
+            &self.redirect_uri
+        } else {
+            ""
+        }
+    }
+
     /// The scope string (space-joined).
     pub fn scope(&self) -> String {
         join_scopes(&self.scopes)
@@ -445,7 +458,8 @@ impl AuthorizationRequest {
     pub fn form_fields(&self) -> Vec<(&'static str, String)> {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         vec![
-            ("redirect_uri", self.redirect_uri.clone()),
+            // Empty when the request had none, so that the decision is the same request.
+            ("redirect_uri", self.requested_redirect_uri().to_string()),
             ("scope", self.scope()),
             ("nonce", opt(&self.nonce)),
             ("client_id", self.application.client_id.clone()),
@@ -546,6 +560,7 @@ pub async fn validate(
     let single = |name: &str| params.single(name).ok().flatten();
     let client_id = single("client_id").ok_or_else(|| fatal("Missing client_id parameter."))?;
     let application = load_client(ctx, client_id).await?;
+    let redirect_uri_requested = single("redirect_uri").is_some();
     let redirect_uri = resolve_redirect_uri(ctx, &application, single("redirect_uri"))?;
     let state = single("state").map(str::to_owned);
     let iss = configured_iss(ctx.settings);
@@ -716,6 +731,7 @@ pub async fn validate(
         response_type,
         response_mode: mode,
         redirect_uri: redirect_uri.clone(),
+        redirect_uri_requested,
         scopes,
         state: state.clone(),
         code_challenge,
@@ -908,7 +924,7 @@ pub async fn approve(
             code: code.clone(),
             application_id: app.id,
             expires: ctx.now.saturating_add(Duration::seconds(expires_in)),
-            redirect_uri: request.redirect_uri.clone(),
+            redirect_uri: request.requested_redirect_uri().to_string(),
             scope: request.scope(),
             code_challenge: request.code_challenge.clone().unwrap_or_default(),
             code_challenge_method: request.code_challenge_method,

@@ -91,13 +91,13 @@ impl ClearExpiredPlan {
         let refresh_expire_at = settings
             .refresh_token_expire_seconds
             .filter(|s| *s > 0)
-            .map(|s| now - seconds(s));
+            .map(|s| now.saturating_sub(seconds(s)));
         let refresh_revoked_before = if settings.refresh_token_reuse_protection {
             // Revoked tokens are the evidence for reuse detection: keep them as long as
             // refresh tokens live (forever when they never expire).
             refresh_expire_at
         } else {
-            Some(now - seconds(grace))
+            Some(now.saturating_sub(seconds(grace)))
         };
         Self {
             now,

@@ -106,7 +106,7 @@ pub async fn device_authorization(
     // 4. Store it.
     let interval = configured_interval(ctx.settings);
     let expires_in = i64::try_from(ctx.settings.device_code_expire_seconds).unwrap_or(1800);
-    let expires = ctx.now + Duration::seconds(expires_in);
+    let expires = ctx.now.saturating_add(Duration::seconds(expires_in));
     let mut attempt = 0;
     let (device_code, grant) = loop {
         attempt += 1;

@@ -3,7 +3,9 @@
 //! 1. authenticate the caller: client credentials (HTTP Basic, or `client_id` +
 //!    `client_secret` in a POST body; every client needs its secret), or a Bearer access
 //!    token that is live and carries the `introspection` scope. Anything else is refused
-//!    ([`Introspected::Denied`], DOT's empty 403);
+//!    ([`Introspected::Refused`]): a failed authentication with 401 (RFC 7662 §2.3,
+//!    `invalid_client` or RFC 6750's `invalid_token`; DOT: an empty 403), a valid token
+//!    without the scope with 403 `insufficient_scope`;
 //! 2. read `token` (missing: 400 "Token parameter is missing.") and `token_type_hint`;
 //! 3. look the token up by digest, hinted table first, then the other;
 //! 4. answer `{"active": false}` for anything unknown, expired or revoked, else the token's
@@ -24,6 +26,7 @@ use crate::models::{AccessToken, AccessTokenWithOwners, Application, Id, Refresh
 use crate::params::Params;
 use crate::revocation::TokenTypeHint;
 use crate::token_checksum::token_checksum;
+use crate::user_status::{is_allowed, owner_allowed};
 
 /// The scope a Bearer token needs to call the endpoint (DOT's `required_scopes`).
 pub const INTROSPECTION_SCOPE: &str = "introspection";
@@ -49,11 +52,26 @@ pub enum Caller {
     Bearer(AccessToken),
 }
 
+/// Why a caller may not introspect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No credentials of any kind (401, challenges for both schemes).
+    NoCredentials,
+    /// Client credentials that do not authenticate: unknown client, wrong secret, a
+    /// public client, malformed or conflicting credentials (401 `invalid_client`).
+    InvalidClient,
+    /// A bearer token that is unknown, expired, of an unusable application or of an
+    /// inactive user (401 `invalid_token`, RFC 6750 §3.1).
+    InvalidToken,
+    /// A valid bearer token without the `introspection` scope (403 `insufficient_scope`).
+    InsufficientScope,
+}
+
 /// The outcome of an introspection request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Introspected {
-    /// The caller could not be authenticated: an empty 403 (DOT).
-    Denied,
+    /// The caller may not introspect.
+    Refused(Refusal),
     /// 200 with this body.
     Answer(IntrospectionResponse),
 }
@@ -94,8 +112,9 @@ pub async fn introspect(
     ctx: &Ctx<'_>,
     request: IntrospectionRequest<'_>,
 ) -> Result<Introspected, OAuthError> {
-    let Some(caller) = authenticate_caller(ctx, request).await? else {
-        return Ok(Introspected::Denied);
+    let caller = match authenticate_caller(ctx, request).await? {
+        Ok(caller) => caller,
+        Err(refusal) => return Ok(Introspected::Refused(refusal)),
     };
     let token = request
         .params
@@ -118,26 +137,29 @@ pub async fn introspect(
     Ok(Introspected::Answer(response))
 }
 
-/// Step 1. `Ok(None)`: not authenticated. Storage failures are errors, not refusals.
+/// Step 1. `Ok(Err(_))`: refused. Storage failures are errors, not refusals.
 pub async fn authenticate_caller(
     ctx: &Ctx<'_>,
     request: IntrospectionRequest<'_>,
-) -> Result<Option<Caller>, OAuthError> {
+) -> Result<Result<Caller, Refusal>, OAuthError> {
     let empty = Params::default();
     let credential_params = if request.credentials_in_params {
         request.params
     } else {
         &empty
     };
-    // Malformed or conflicting credentials are a failed authentication here (DOT: 403).
-    let credentials = extract_credentials(request.authorization, credential_params)
-        .ok()
-        .flatten();
+    // Malformed or conflicting credentials are a failed client authentication here.
+    let (credentials, mut refusal) =
+        match extract_credentials(request.authorization, credential_params) {
+            Ok(c) => (c, Refusal::NoCredentials),
+            Err(_) => (None, Refusal::InvalidClient),
+        };
     if let Some(creds) = &credentials {
         match authenticate_client(ctx, Some(creds), Requirement::Secret).await {
-            Ok(app) => return Ok(Some(Caller::Client(app))),
-            Err(e) if e.code == ErrorCode::InvalidClient => {
+            Ok(app) => return Ok(Ok(Caller::Client(app))),
+            Err(e) if e.code == ErrorCode::InvalidClient || e.code == ErrorCode::InvalidRequest => {
                 tracing::info!(client_id = %crate::redact::Sanitized(&creds.client_id), "introspection: client authentication failed");
+                refusal = Refusal::InvalidClient;
             }
             Err(e) => return Err(e),
         }
@@ -147,7 +169,7 @@ pub async fn authenticate_caller(
         .and_then(|h| strip_scheme(h, "Bearer"))
         .filter(|t| !t.is_empty())
     else {
-        return Ok(None);
+        return Ok(Err(refusal));
     };
     // One store call: the token with its application (whether it still exists and is usable).
     let Some(found) = ctx
@@ -155,7 +177,7 @@ pub async fn authenticate_caller(
         .find_access_token_with_owners(&token_checksum(bearer))
         .await?
     else {
-        return Ok(None);
+        return Ok(Err(Refusal::InvalidToken));
     };
     let at = found.token;
     let application_usable = at.application_id.is_none()
@@ -163,11 +185,21 @@ pub async fn authenticate_caller(
             .application
             .as_ref()
             .is_some_and(Application::is_usable);
-    if !at.is_valid(&[INTROSPECTION_SCOPE], ctx.now) || !application_usable {
+    if at.is_expired(ctx.now)
+        || !application_usable
+        || !owner_allowed(at.user_id, found.user.as_ref())
+    {
         tracing::info!(token_id = at.id, "introspection: bearer token refused");
-        return Ok(None);
+        return Ok(Err(Refusal::InvalidToken));
     }
-    Ok(Some(Caller::Bearer(at)))
+    if !at.allow_scopes(&[INTROSPECTION_SCOPE]) {
+        tracing::info!(
+            token_id = at.id,
+            "introspection: bearer token without the introspection scope"
+        );
+        return Ok(Err(Refusal::InsufficientScope));
+    }
+    Ok(Ok(Caller::Bearer(at)))
 }
 
 /// Steps 3 and 4.
@@ -206,6 +238,10 @@ fn describe_access_token(ctx: &Ctx<'_>, found: AccessTokenWithOwners) -> Introsp
         (Some(_), Some(app)) if app.is_usable() => Some(app.client_id),
         (Some(_), _) => return IntrospectionResponse::inactive(),
     };
+    // A deactivated (or deleted) user's tokens are inactive while they are.
+    if !owner_allowed(at.user_id, found.user.as_ref()) {
+        return IntrospectionResponse::inactive();
+    }
     let username = at.user_id.and(found.user).map(|u| u.username);
     let mut response = active(ctx, client_id, username, at.user_id, &at.scope);
     response.token_type = Some("Bearer");
@@ -273,7 +309,10 @@ async fn describe(
     };
     let username = match user_id {
         None => None,
-        Some(id) => ctx.store.get_user(id).await?.map(|u| u.username),
+        Some(id) => match ctx.store.get_user(id).await? {
+            Some(u) if is_allowed(Some(&u)) => Some(u.username),
+            _ => return Ok(None),
+        },
     };
     Ok(Some(active(ctx, client_id, username, user_id, scope)))
 }

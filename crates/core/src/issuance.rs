@@ -105,7 +105,8 @@ fn mint_values(
         token_checksum: checksum,
         id_token_id: None,
         application_id: Some(issue.application.id),
-        expires: ctx.now + Duration::seconds(expires_in),
+        // Saturating: no setting value can make issuance panic.
+        expires: ctx.now.saturating_add(Duration::seconds(expires_in)),
         scope: issue.scope.clone(),
         token_family: family,
     };

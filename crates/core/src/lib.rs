@@ -37,6 +37,7 @@ pub mod store;
 pub mod throttle;
 pub mod token_checksum;
 pub mod token_derivation;
+pub mod user_status;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::OAuthError;

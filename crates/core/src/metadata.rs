@@ -42,14 +42,16 @@ pub fn endpoint_url(issuer: &str, path: &str) -> String {
 
 /// The client authentication methods the token, revocation and introspection endpoints
 /// advertise (DOT's `OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED` default). Public clients
-/// (`none`) are accepted at the token and revocation endpoints but, as in DOT, not listed.
+/// (`none`) are accepted at the token and revocation endpoints; while OpenID Connect is on
+/// the token endpoint lists them (see [`crate::oidc::discovery::token_endpoint_auth_methods`]).
 pub const CLIENT_AUTH_METHODS: [&str; 2] = ["client_secret_post", "client_secret_basic"];
 
 /// The RFC 8414 document. Optional members are left out of the JSON when `None`.
 ///
-/// Hook for OpenID Connect (issue 4): `jwks_uri` and `userinfo_endpoint` are here, unset;
-/// the OIDC discovery document can start from this struct, fill them in and add its own
-/// members through `extra`.
+/// While OpenID Connect is on, `jwks_uri`, `userinfo_endpoint`, the OIDC response types and
+/// `none` (public clients) are listed here too, with the values discovery shows, so that a
+/// client reading only RFC 8414 finds the keys. Discovery starts from this struct and adds
+/// its own members.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuthorizationServerMetadata {
     pub issuer: String,
@@ -94,6 +96,16 @@ pub fn authorization_server_metadata(settings: &Settings) -> AuthorizationServer
     if !settings.compliant_bcp_rfc9700_implicit_grant {
         response_types.push("token");
     }
+    let mut response_types = strings(&response_types);
+    let mut token_auth_methods = strings(&CLIENT_AUTH_METHODS);
+    let (mut jwks_uri, mut userinfo_endpoint) = (None, None);
+    if settings.oidc_enabled {
+        use crate::oidc::discovery as oidc;
+        jwks_uri = Some(url(oidc::JWKS_PATH));
+        userinfo_endpoint = Some(oidc::userinfo_endpoint(settings, &issuer));
+        response_types = oidc::response_types(settings);
+        token_auth_methods = oidc::token_endpoint_auth_methods(settings);
+    }
     let mut grant_types = vec!["authorization_code"];
     if !settings.compliant_bcp_rfc9700_implicit_grant {
         grant_types.push("implicit");
@@ -114,14 +126,14 @@ pub fn authorization_server_metadata(settings: &Settings) -> AuthorizationServer
     AuthorizationServerMetadata {
         authorization_endpoint: url(AUTHORIZATION_PATH),
         token_endpoint: url(TOKEN_PATH),
-        jwks_uri: None,
-        userinfo_endpoint: None,
+        jwks_uri,
+        userinfo_endpoint,
         device_authorization_endpoint,
         // `scopes()` is a sorted map.
         scopes_supported: settings.scopes().into_keys().collect(),
-        response_types_supported: strings(&response_types),
+        response_types_supported: response_types,
         grant_types_supported: strings(&grant_types),
-        token_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
+        token_endpoint_auth_methods_supported: token_auth_methods,
         service_documentation: None,
         revocation_endpoint: url(REVOCATION_PATH),
         revocation_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),

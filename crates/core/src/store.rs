@@ -152,6 +152,28 @@ pub trait GrantStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Consumed<Grant>, StoreError>;
     async fn delete_grant(&self, id: Id) -> Result<bool, StoreError>;
+    /// Exchange a code, in one transaction: consume it only if it is unconsumed and was
+    /// issued to `application_id`, then write the ID token record (if any), the access token
+    /// linked to it and the refresh token. All of it happens or none of it, so a replay that
+    /// sees the code consumed and revokes its family finds every row of the winner.
+    async fn redeem_grant(
+        &self,
+        grant_id: Id,
+        application_id: Id,
+        id_token: Option<NewIdToken>,
+        pair: NewTokenPair,
+        now: OffsetDateTime,
+    ) -> Result<Redemption, StoreError>;
+}
+
+/// The outcome of [`GrantStore::redeem_grant`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// This call consumed the code and wrote these rows (the tokens, the ID token record).
+    Issued(Box<(IssuedTokens, Option<IdToken>)>),
+    /// The code is consumed (by a concurrent call, or before), gone, or another
+    /// application's: nothing was written.
+    NotRedeemable,
 }
 
 /// The outcome of [`TokenStore::rotate_refresh_token`].
@@ -268,8 +290,9 @@ pub trait TokenStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Consumed<RefreshToken>, StoreError>;
     /// DOT's `revoke_family`: revoke every live refresh token of the family and delete every
-    /// access token of the family or bound to one of its refresh tokens. Returns the number
-    /// of refresh tokens revoked.
+    /// access token of the family or bound to one of its refresh tokens, and the ID token
+    /// records linked to those access tokens, in one transaction. Returns the number of
+    /// refresh tokens revoked.
     async fn revoke_token_family(
         &self,
         family: Uuid,

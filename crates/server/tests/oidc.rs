@@ -36,6 +36,12 @@ fn settings(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'stat
     let mut v = vec![
         // The certification profiles send PKCE only in their PKCE module.
         ("OAUTH_TOOLKIT_PKCE_REQUIRED", "false"),
+        // Their userinfo-post-body module sends the token in a form body, which userinfo
+        // reads only where the protected resources do (header only by default).
+        (
+            "OAUTH_TOOLKIT_OAUTH2_PROTECTED_RESOURCE_BEARER_METHODS_SUPPORTED",
+            "header,body",
+        ),
     ];
     v.extend_from_slice(extra);
     v

@@ -608,7 +608,8 @@ async fn revoke_hostile_input(env: Env) {
 
 // ---- Introspection (§11.10) --------------------------------------------------------------
 
-/// 135, 140: who may introspect. Failures are DOT's empty 403.
+/// 135, 140: who may introspect. A failed authentication is 401 with the challenge of the
+/// scheme tried (RFC 7662 §2.3; DOT: an empty 403); a valid token without the scope is 403.
 async fn introspect_caller_authentication(env: Env) {
     let fx = Fx::start(env, &[]);
     let a = fx.app();
@@ -650,10 +651,6 @@ async fn introspect_caller_authentication(env: Env) {
         )),
         fx.http
             .post(&url)
-            .bearer_auth(&no_scope.access)
-            .form(&[("token", &t.access)]),
-        fx.http
-            .post(&url)
             .bearer_auth(expired_rs)
             .form(&[("token", &t.access)]),
         fx.http
@@ -669,11 +666,48 @@ async fn introspect_caller_authentication(env: Env) {
             .header(header::AUTHORIZATION, "Basic !!!")
             .form(&[("token", &t.access)]),
     ];
-    for (i, req) in denied.into_iter().enumerate() {
+    // Client credentials tried (or none at all): invalid_client; a bearer token: invalid_token.
+    let expected = [
+        "invalid_client",
+        "invalid_client",
+        "invalid_client",
+        "invalid_client",
+        "invalid_client",
+        "invalid_client",
+        "invalid_token",
+        "invalid_token",
+        "invalid_client",
+        "invalid_client",
+    ];
+    for (i, (req, error)) in denied.into_iter().zip(expected).enumerate() {
         let r = req.send().await.unwrap();
-        assert_eq!(r.status(), 403, "case {i}");
-        assert_eq!(r.text().await.unwrap(), "", "case {i}");
+        assert_eq!(r.status(), 401, "case {i}");
+        let challenge = r.headers()[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let scheme = if error == "invalid_token" {
+            "Bearer"
+        } else {
+            "Basic"
+        };
+        assert!(challenge.starts_with(scheme), "case {i}: {challenge}");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], error, "case {i}");
     }
+    // Authenticated, but without the `introspection` scope: 403.
+    let r = fx
+        .http
+        .post(&url)
+        .bearer_auth(&no_scope.access)
+        .form(&[("token", &t.access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "insufficient_scope"
+    );
 
     // Accepted: Basic, body credentials (POST), and a Bearer token with `introspection`.
     let ok = [
@@ -1006,7 +1040,7 @@ async fn introspect_hostile_input(env: Env) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 401);
     let r = fx
         .http
         .post(fx.url("/o/introspect/"))
@@ -1018,7 +1052,7 @@ async fn introspect_hostile_input(env: Env) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 401);
     // A POST query string or a non-form body is refused like at the token endpoint.
     let r = fx
         .http
@@ -1048,13 +1082,19 @@ fn expected_metadata(issuer: &str) -> Value {
         "authorization_endpoint": format!("{issuer}/authorize/"),
         "token_endpoint": format!("{issuer}/token/"),
         "device_authorization_endpoint": format!("{issuer}/device-authorization/"),
+        // OpenID Connect is on (the default): its members are listed as in discovery.
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "userinfo_endpoint": format!("{issuer}/userinfo/"),
         "scopes_supported": ["dolphin", "introspection", "read", "write"],
-        "response_types_supported": ["code", "token"],
+        "response_types_supported": [
+            "code", "token", "id_token", "id_token token", "code token", "code id_token",
+            "code id_token token"
+        ],
         "grant_types_supported": [
             "authorization_code", "implicit", "password", "client_credentials", "refresh_token",
             "urn:ietf:params:oauth:grant-type:device_code"
         ],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
         "revocation_endpoint": format!("{issuer}/revoke_token/"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "introspection_endpoint": format!("{issuer}/introspect/"),
@@ -1114,7 +1154,7 @@ async fn metadata_default_locations(env: Env) {
         .unwrap();
     assert_eq!(r.status(), 401);
     let r = fx.http.get(fx.url("/o/introspect/")).send().await.unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 401);
 }
 
 /// A custom prefix and issuer; endpoints move with the prefix; introspection reports the
@@ -1212,7 +1252,11 @@ async fn metadata_empty_prefix_and_gates(env: Env) {
         doc["token_endpoint"],
         "https://id.example.com/tenant/token/"
     );
-    assert_eq!(doc["response_types_supported"], json!(["code"]));
+    // Without the implicit ones (OIDC on: its hybrid types stay, as in discovery).
+    assert_eq!(
+        doc["response_types_supported"],
+        json!(["code", "code token", "code id_token", "code id_token token"])
+    );
     assert_eq!(
         doc["grant_types_supported"],
         json!([
@@ -1225,7 +1269,7 @@ async fn metadata_empty_prefix_and_gates(env: Env) {
     assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     let r = fx.http.get(fx.url("/introspect/")).send().await.unwrap();
-    assert_eq!(r.status(), 403, "endpoints at the root");
+    assert_eq!(r.status(), 401, "endpoints at the root");
 }
 
 backends!(

@@ -85,6 +85,35 @@ macro_rules! impl_sql_store {
             .try_into()
         }
 
+        /// One INSERT of an ID token record, on a pool or inside a transaction.
+        pub(crate) async fn insert_id_token<'e, E>(
+            executor: E,
+            t: NewIdToken,
+            now: OffsetDateTime,
+        ) -> Result<IdToken, StoreError>
+        where
+            E: sqlx::Executor<'e, Database = <$store as crate::sql_store::HasDb>::Db>,
+        {
+            sqlx::query_as::<_, IdTokenRow>(
+                "INSERT INTO oauth2_provider_idtoken (user_id, application_id, jti, expires, scope, \
+                 created, updated, auth_time, sid, claims) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING *",
+            )
+            .bind(t.user_id)
+            .bind(t.application_id)
+            .bind(t.jti.hyphenated().to_string())
+            .bind(to_db(t.expires))
+            .bind(t.scope)
+            .bind(to_db(now))
+            .bind(t.auth_time.map(to_db))
+            .bind(t.sid)
+            .bind(t.claims)
+            .fetch_one(counted(executor))
+            .await
+            .map_err(map_err)?
+            .try_into()
+        }
+
         /// Write an access token (and its refresh token) now, on its own. An access token
         /// alone (client_credentials) is one statement, atomic by itself: no BEGIN/COMMIT.
         pub(crate) async fn issue_now(
@@ -386,6 +415,49 @@ macro_rules! impl_sql_store {
                     .await
                     .map(|r| r.rows_affected() > 0)
                     .map_err(map_err)
+            }
+
+            async fn redeem_grant(
+                &self,
+                grant_id: Id,
+                application_id: Id,
+                id_token: Option<NewIdToken>,
+                pair: NewTokenPair,
+                now: OffsetDateTime,
+            ) -> Result<Redemption, StoreError> {
+                let mut tx = counted(&self.write).begin().await.map_err(map_err)?;
+                // The single-use gate, and the row lock that makes a racing redemption wait
+                // for this transaction's outcome (PostgreSQL re-checks `consumed` after it).
+                let taken = sqlx::query_scalar::<_, i64>(
+                    "UPDATE oauth2_provider_grant SET consumed = $3, updated = $3 \
+                     WHERE id = $1 AND application_id = $2 AND consumed IS NULL RETURNING id",
+                )
+                .bind(grant_id)
+                .bind(application_id)
+                .bind(to_db(now))
+                .fetch_optional(counted(&mut *tx))
+                .await
+                .map_err(map_err)?;
+                if taken.is_none() {
+                    tx.rollback().await.map_err(map_err)?;
+                    return Ok(Redemption::NotRedeemable);
+                }
+                let mut access = pair.access;
+                let id_row = match id_token {
+                    Some(t) => {
+                        let row = insert_id_token(&mut *tx, t, now).await?;
+                        access.id_token_id = Some(row.id);
+                        Some(row)
+                    }
+                    None => None,
+                };
+                let at = insert_access_token(&mut *tx, access, now).await?;
+                let rt = match pair.refresh {
+                    Some(r) => Some(insert_refresh_token(&mut *tx, r, Some(at.id), now).await?),
+                    None => None,
+                };
+                counted(tx).commit().await.map_err(map_err)?;
+                Ok(Redemption::Issued(Box::new(((at, rt), id_row))))
             }
         }
 
@@ -717,6 +789,19 @@ macro_rules! impl_sql_store {
             async fn revoke_token_family(&self, f: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
                 let f = f.hyphenated().to_string();
                 let mut tx = counted(&self.write).begin().await.map_err(map_err)?;
+                // The ID token records of the family's access tokens (their JWTs cannot be
+                // recalled, but the records count as consent and name the session).
+                sqlx::query(
+                    "DELETE FROM oauth2_provider_idtoken WHERE id IN \
+                     (SELECT id_token_id FROM oauth2_provider_accesstoken \
+                      WHERE id_token_id IS NOT NULL AND (token_family = $1 OR id IN \
+                       (SELECT access_token_id FROM oauth2_provider_refreshtoken \
+                        WHERE token_family = $1 AND access_token_id IS NOT NULL)))",
+                )
+                .bind(&f)
+                .execute(counted(&mut *tx))
+                .await
+                .map_err(map_err)?;
                 sqlx::query(
                     "DELETE FROM oauth2_provider_accesstoken WHERE token_family = $1 OR id IN \
                      (SELECT access_token_id FROM oauth2_provider_refreshtoken \
@@ -744,24 +829,7 @@ macro_rules! impl_sql_store {
         #[async_trait]
         impl IdTokenStore for $store {
             async fn create_id_token(&self, t: NewIdToken, now: OffsetDateTime) -> Result<IdToken, StoreError> {
-                sqlx::query_as::<_, IdTokenRow>(
-                    "INSERT INTO oauth2_provider_idtoken (user_id, application_id, jti, expires, scope, \
-                     created, updated, auth_time, sid, claims) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING *",
-                )
-                .bind(t.user_id)
-                .bind(t.application_id)
-                .bind(t.jti.hyphenated().to_string())
-                .bind(to_db(t.expires))
-                .bind(t.scope)
-                .bind(to_db(now))
-                .bind(t.auth_time.map(to_db))
-                .bind(t.sid)
-                .bind(t.claims)
-                .fetch_one(counted(&self.write))
-                .await
-                .map_err(map_err)?
-                .try_into()
+                insert_id_token(&self.write, t, now).await
             }
 
             async fn find_id_token_by_jti(&self, jti: Uuid) -> Result<Option<IdToken>, StoreError> {

@@ -28,6 +28,11 @@ pub fn protocol_post_params(
             OAuthError::invalid_request("URL query parameters are not allowed"),
         ));
     }
+    // No body and no Content-Type is an empty form (what clients send for a POST without
+    // parameters): the endpoint then names the missing parameter instead of a 415.
+    if body.is_empty() && !headers.contains_key(header::CONTENT_TYPE) {
+        return Ok(Params::default());
+    }
     if !is_form_encoded(headers) {
         let got = headers
             .get(header::CONTENT_TYPE)

@@ -21,5 +21,5 @@ pub use error::{no_store, oauth_error_response, WebError};
 pub use router::{router, router_with, ServerLimits};
 pub use serve::serve;
 pub use session::{CookieSessionUser, CurrentUser, SessionUser};
-pub use state::{load_secret_key, AppState};
+pub use state::{load_secret_key, AppState, StateError};
 pub use templates::Templates;

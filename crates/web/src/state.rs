@@ -34,9 +34,12 @@ pub struct AppState {
     pub token_key: Arc<TokenDerivationKey>,
 }
 
-/// Why an [`AppState`] cannot be built.
+/// Why [`AppState::new`] refused.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
+    /// A setting the binary's loader would have refused (`Settings::validate`).
+    #[error(transparent)]
+    Settings(#[from] oauth_toolkit_core::settings::SettingsError),
     #[error(transparent)]
     Templates(#[from] crate::templates::TemplateError),
     #[error("cannot derive keys from the secret key")]
@@ -44,12 +47,16 @@ pub enum StateError {
 }
 
 impl AppState {
+    /// Build the state. The settings are validated here as `Settings::load` does, so a
+    /// library user who builds `Settings` in code cannot skip the checks that keep every
+    /// request answerable (durations that fit a timestamp, a parsable `bind`, …).
     pub fn new(
         settings: Settings,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         secret_key: Vec<u8>,
     ) -> Result<Self, StateError> {
+        settings.validate()?;
         let token_key = Arc::new(TokenDerivationKey::from_secret_key(&secret_key)?);
         let templates = Templates::new(settings.template_dir.as_deref().map(Into::into))?;
         let resource = crate::resource::ResourceServer::from_settings(

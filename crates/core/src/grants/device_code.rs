@@ -17,6 +17,7 @@ use crate::models::{Application, DeviceGrant, DeviceGrantStatus, GrantType};
 use crate::params::Params;
 use crate::store::DevicePoll;
 use crate::token_checksum::token_checksum;
+use crate::user_status::user_allowed;
 
 /// The RFC 8628 grant type.
 pub const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -87,7 +88,17 @@ impl GrantHandler for DeviceCodeGrant {
                     DevicePoll::Missing => Err(invalid_grant()),
                 }
             }
-            DeviceGrantStatus::Authorized => redeem(ctx, client, &checksum).await,
+            DeviceGrantStatus::Authorized => {
+                // Checked before the grant is taken: a deactivated user's device code is
+                // refused and stays redeemable should the user be re-activated in time.
+                match grant.user_id {
+                    Some(user_id) if !user_allowed(ctx.store, user_id).await? => {
+                        tracing::info!(client_id = %client.client_id, user_id, "device code of an inactive user refused");
+                        Err(invalid_grant())
+                    }
+                    _ => redeem(ctx, client, &checksum).await,
+                }
+            }
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::scopes::{join_scopes, parse_scopes};
 use crate::store::Rotation;
 use crate::token_checksum::token_checksum;
 use crate::token_derivation::{Successor, SuccessorValues};
+use crate::user_status::user_allowed;
 
 pub struct RefreshTokenGrant;
 
@@ -57,6 +58,11 @@ impl GrantHandler for RefreshTokenGrant {
         if rt.application_id != client.id {
             return Err(invalid_grant());
         }
+        // A deactivated user's refresh tokens are refused, and kept for a re-activation.
+        if !user_allowed(ctx.store, rt.user_id).await? {
+            tracing::info!(client_id = %client.client_id, user_id = rt.user_id, "refresh token of an inactive user refused");
+            return Err(invalid_grant());
+        }
         if rt.is_revoked() {
             return replay(ctx, client, &rt, value).await;
         }
@@ -77,7 +83,7 @@ impl GrantHandler for RefreshTokenGrant {
         };
         if let Some(idle) = ctx.settings.refresh_token_expire_seconds.filter(|s| *s > 0) {
             let idle = Duration::seconds(i64::try_from(idle).unwrap_or(i64::MAX));
-            if at.expires + idle <= ctx.now {
+            if at.expires.saturating_add(idle) <= ctx.now {
                 return Err(invalid_grant());
             }
         }
@@ -112,7 +118,7 @@ impl GrantHandler for RefreshTokenGrant {
                     at.id,
                     &column,
                     &checksum,
-                    ctx.now + Duration::seconds(expires_in),
+                    ctx.now.saturating_add(Duration::seconds(expires_in)),
                     &scope,
                     ctx.now,
                 )
@@ -310,7 +316,7 @@ async fn grace_replay(
         return Ok(None);
     };
     let grace = Duration::seconds(i64::try_from(grace).unwrap_or(i64::MAX));
-    if revoked <= ctx.now - grace {
+    if revoked <= ctx.now.saturating_sub(grace) {
         return Ok(None);
     }
     let Some(at) = ctx.store.find_access_token_by_source(rt.id).await? else {

@@ -47,6 +47,8 @@ pub struct Grant {
     pub code_checksum: String,
     pub application_id: Id,
     pub expires: OffsetDateTime,
+    /// The `redirect_uri` of the authorization request; empty when it had none (the
+    /// registered default was used, and the token request may omit it, RFC 6749 §4.1.3).
     pub redirect_uri: String,
     pub scope: String,
     pub code_challenge: String,

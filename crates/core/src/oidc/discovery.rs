@@ -20,6 +20,36 @@ fn is_implicit(response_type: &str) -> bool {
     !response_type.split(' ').any(|w| w == "code")
 }
 
+/// `userinfo_endpoint`: `oidc_userinfo_endpoint`, else `issuer` + `/userinfo/`.
+pub fn userinfo_endpoint(settings: &Settings, issuer: &str) -> String {
+    if settings.oidc_userinfo_endpoint.trim().is_empty() {
+        endpoint_url(issuer, USERINFO_PATH)
+    } else {
+        settings.oidc_userinfo_endpoint.trim().to_string()
+    }
+}
+
+/// `response_types_supported`: `oidc_response_types_supported`, without the implicit ones
+/// while `compliant_bcp_rfc9700_implicit_grant`.
+pub fn response_types(settings: &Settings) -> Vec<String> {
+    settings
+        .oidc_response_types_supported
+        .iter()
+        .filter(|t| !(settings.compliant_bcp_rfc9700_implicit_grant && is_implicit(t)))
+        .cloned()
+        .collect()
+}
+
+/// `token_endpoint_auth_methods_supported`: `oidc_token_endpoint_auth_methods_supported`
+/// and `none`, since public clients are served (Discovery §3; DOT lists no `none`).
+pub fn token_endpoint_auth_methods(settings: &Settings) -> Vec<String> {
+    let mut methods = settings.oidc_token_endpoint_auth_methods_supported.clone();
+    if !methods.iter().any(|m| m == "none") {
+        methods.push("none".into());
+    }
+    methods
+}
+
 /// The discovery document.
 pub fn openid_configuration(settings: &Settings, keys: &KeySet) -> Value {
     let base = authorization_server_metadata(settings);
@@ -29,16 +59,8 @@ pub fn openid_configuration(settings: &Settings, keys: &KeySet) -> Value {
         Ok(Value::Object(m)) => m,
         _ => serde_json::Map::new(),
     };
-    let userinfo = if settings.oidc_userinfo_endpoint.trim().is_empty() {
-        url(USERINFO_PATH)
-    } else {
-        settings.oidc_userinfo_endpoint.trim().to_string()
-    };
-    let response_types: Vec<&String> = settings
-        .oidc_response_types_supported
-        .iter()
-        .filter(|t| !(settings.compliant_bcp_rfc9700_implicit_grant && is_implicit(t)))
-        .collect();
+    let userinfo = userinfo_endpoint(settings, &issuer);
+    let response_types = response_types(settings);
     let mut grant_types: Vec<Value> = doc
         .get("grant_types_supported")
         .and_then(Value::as_array)
@@ -58,7 +80,7 @@ pub fn openid_configuration(settings: &Settings, keys: &KeySet) -> Value {
         "grant_types_supported": grant_types,
         "subject_types_supported": settings.oidc_subject_types_supported,
         "id_token_signing_alg_values_supported": algs,
-        "token_endpoint_auth_methods_supported": settings.oidc_token_endpoint_auth_methods_supported,
+        "token_endpoint_auth_methods_supported": token_endpoint_auth_methods(settings),
         "claims_supported": CLAIMS_SUPPORTED,
         "claims_parameter_supported": true,
         "request_parameter_supported": false,

@@ -106,6 +106,29 @@ pub async fn create_id_token(
     application: &Application,
     spec: &IdTokenSpec<'_>,
 ) -> Result<SignedIdToken, OAuthError> {
+    let prepared = prepare_id_token(ctx, application, spec).await?;
+    let row = ctx.store.create_id_token(prepared.record, ctx.now).await?;
+    tracing::info!(client_id = %application.client_id, user_id = ?row.user_id, "ID token issued");
+    Ok(SignedIdToken {
+        jwt: prepared.jwt,
+        row,
+    })
+}
+
+/// A signed ID token whose record is not written yet (the caller writes it together with
+/// the tokens issued beside it).
+#[derive(Debug, Clone)]
+pub struct PreparedIdToken {
+    pub jwt: String,
+    pub record: NewIdToken,
+}
+
+/// Build and sign an ID token for `application`, without writing anything.
+pub async fn prepare_id_token(
+    ctx: &Ctx<'_>,
+    application: &Application,
+    spec: &IdTokenSpec<'_>,
+) -> Result<PreparedIdToken, OAuthError> {
     let user = ctx
         .store
         .get_user(spec.user_id)
@@ -140,28 +163,21 @@ pub async fn create_id_token(
     }
 
     let jwt = sign(ctx, application, &claims).await?;
-    let row = ctx
-        .store
-        .create_id_token(
-            NewIdToken {
-                user_id: Some(user.id),
-                application_id: Some(application.id),
-                jti,
-                expires,
-                scope: spec.scope.to_string(),
-                auth_time: spec.auth_time,
-                sid: spec.sid.unwrap_or_default().to_string(),
-                claims: spec
-                    .claims_request
-                    .filter(|c| !c.is_empty())
-                    .unwrap_or("{}")
-                    .to_string(),
-            },
-            ctx.now,
-        )
-        .await?;
-    tracing::info!(client_id = %application.client_id, user_id = user.id, "ID token issued");
-    Ok(SignedIdToken { jwt, row })
+    let record = NewIdToken {
+        user_id: Some(user.id),
+        application_id: Some(application.id),
+        jti,
+        expires,
+        scope: spec.scope.to_string(),
+        auth_time: spec.auth_time,
+        sid: spec.sid.unwrap_or_default().to_string(),
+        claims: spec
+            .claims_request
+            .filter(|c| !c.is_empty())
+            .unwrap_or("{}")
+            .to_string(),
+    };
+    Ok(PreparedIdToken { jwt, record })
 }
 
 /// Sign `claims` with the application's key.

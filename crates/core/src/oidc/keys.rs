@@ -232,7 +232,8 @@ pub fn generate(algorithm: KeyAlgorithm) -> Result<NewSigningKey, KeyError> {
 /// Every process's JWKS is at most 1.5 × that old (`oauth_toolkit_axum::documents`); the
 /// other half covers the time a read takes and clock differences between hosts.
 pub fn activation_delay(settings: &crate::settings::Settings) -> Duration {
-    Duration::seconds(i64::try_from(settings.oidc_jwks_cache_seconds).unwrap_or(i64::MAX / 4) * 2)
+    Duration::seconds(i64::try_from(settings.oidc_jwks_cache_seconds).unwrap_or(i64::MAX))
+        .saturating_mul(2)
 }
 
 /// The keys of a deployment: every published key, newest first.

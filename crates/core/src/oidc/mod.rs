@@ -11,6 +11,7 @@ pub mod logout;
 pub mod userinfo;
 
 pub use id_token::{
-    attach_id_token, create_id_token, verify_id_token, wants_id_token, IdTokenSpec,
+    attach_id_token, create_id_token, prepare_id_token, verify_id_token, wants_id_token,
+    IdTokenSpec, PreparedIdToken,
 };
 pub use keys::{key_set, KeySet};

@@ -12,6 +12,7 @@ use crate::context::Ctx;
 use crate::error::{ErrorCode, OAuthError};
 use crate::scopes::parse_scopes;
 use crate::token_checksum::token_checksum;
+use crate::user_status::is_allowed;
 
 /// RFC 6750 `invalid_token`, with DOT's description.
 pub fn invalid_token() -> OAuthError {
@@ -40,8 +41,9 @@ pub async fn userinfo(ctx: &Ctx<'_>, token: &str) -> Result<Map<String, Value>, 
         return Err(OAuthError::new(ErrorCode::InsufficientScope)
             .with_description("The access token was not issued for a user."));
     };
+    // A deactivated (or deleted) user's tokens are refused while they are.
     let user = match ctx.store.get_user(user_id).await? {
-        Some(u) if u.is_active => u,
+        Some(u) if is_allowed(Some(&u)) => u,
         _ => return Err(invalid_token()),
     };
     let request = match at.id_token_id {

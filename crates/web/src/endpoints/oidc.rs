@@ -10,7 +10,8 @@ use oauth_toolkit_core::error::{ErrorCode, OAuthError};
 use oauth_toolkit_core::oidc::userinfo::{invalid_token, userinfo as userinfo_claims};
 
 use crate::error::{no_store, oauth_error_response};
-use crate::form::{authorization, is_form_encoded, parse_urlencoded};
+use crate::form::{is_form_encoded, parse_urlencoded};
+use crate::resource::{find_token_in, Presented};
 use crate::AppState;
 
 fn cors_any(resp: &mut Response) {
@@ -37,44 +38,37 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The bearer token of a userinfo request: `Authorization: Bearer`, else `access_token` in a
-/// form body (POST) or the query (RFC 6750 §2). `Err` for a request using two methods.
+/// The bearer token of a userinfo request, found by the rules of the protected resources
+/// (`crate::resource`, RFC 6750 §2): `Authorization: Bearer` always; `?access_token=` and a
+/// form-body `access_token` (POST) only where `oauth2_protected_resource_bearer_methods_supported`
+/// and `compliant_bcp_rfc9700_access_token_transport` allow them. A token in a refused
+/// query or two tokens are a malformed request (400); a body token where bodies are not
+/// read is not looked at, as behind the resource layers.
 fn bearer(
+    state: &AppState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Option<String>, ()> {
-    let mut found = Vec::new();
-    if let Some(h) = authorization(headers) {
-        if let Some((scheme, value)) = h.split_once(' ') {
-            if scheme.eq_ignore_ascii_case("bearer") {
-                found.push(value.trim().to_string());
-            }
-        }
+) -> Presented {
+    let config = state.resource.config();
+    let mut body_tokens = Vec::new();
+    if config.accept_body && method == Method::POST && is_form_encoded(headers) {
+        body_tokens = parse_urlencoded(body)
+            .all("access_token")
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
     }
-    if method == Method::POST && is_form_encoded(headers) {
-        found.extend(
-            parse_urlencoded(body)
-                .all("access_token")
-                .into_iter()
-                .map(str::to_owned),
-        );
+    if body_tokens.len() > 1 {
+        return Presented::Malformed("The request carries more than one access token.");
     }
-    if let Some(q) = uri.query() {
-        found.extend(
-            parse_urlencoded(q.as_bytes())
-                .all("access_token")
-                .into_iter()
-                .map(str::to_owned),
-        );
-    }
-    match found.len() {
-        0 => Ok(None),
-        1 => Ok(found.pop()),
-        // RFC 6750 §2: a client must not use more than one method.
-        _ => Err(()),
-    }
+    find_token_in(
+        headers,
+        uri.query(),
+        body_tokens.first().map(String::as_str),
+        config,
+    )
 }
 
 fn challenge(err: &OAuthError) -> HeaderValue {
@@ -99,8 +93,8 @@ pub async fn userinfo(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut resp = match bearer(&method, &uri, &headers, &body) {
-        Ok(Some(token)) => {
+    let mut resp = match bearer(&state, &method, &uri, &headers, &body) {
+        Presented::Token(token) => {
             let ctx = state.ctx();
             match userinfo_claims(&ctx, &token).await {
                 Ok(claims) => {
@@ -116,7 +110,7 @@ pub async fn userinfo(
                 }
             }
         }
-        Ok(None) => {
+        Presented::None => {
             // RFC 6750 §3.1: no credentials, no error code.
             let e = invalid_token();
             let mut r = oauth_error_response(e);
@@ -126,8 +120,8 @@ pub async fn userinfo(
             );
             r
         }
-        Err(()) => {
-            let e = OAuthError::invalid_request("Use one method to send the access token.");
+        Presented::Malformed(description) => {
+            let e = OAuthError::invalid_request(description);
             let ch = challenge(&e);
             let mut r = oauth_error_response(e);
             r.headers_mut().insert(header::WWW_AUTHENTICATE, ch);

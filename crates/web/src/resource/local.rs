@@ -14,6 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use oauth_toolkit_core::store::{Store, StoreError};
 use oauth_toolkit_core::token_checksum::token_checksum;
+use oauth_toolkit_core::user_status::owner_allowed;
 use oauth_toolkit_core::Clock;
 
 use super::cache::{TtlCache, DEFAULT_MAX_ENTRIES};
@@ -54,11 +55,11 @@ impl LocalValidator {
             (Some(_), Some(app)) if app.is_usable() => Some(app),
             (Some(_), _) => return Ok(None),
         };
-        let user = match (at.user_id, found.user) {
-            (None, _) => None,
-            (Some(_), Some(u)) if u.is_active => Some(u),
-            (Some(_), _) => return Ok(None),
-        };
+        // The provider's one rule for users (`oauth_toolkit_core::user_status`).
+        if !owner_allowed(at.user_id, found.user.as_ref()) {
+            return Ok(None);
+        }
+        let user = at.user_id.and(found.user);
         Ok(Some(ValidToken {
             scope: at.scope,
             expires: Some(at.expires),

@@ -51,7 +51,8 @@ pub use validator::{Fallback, TokenOrigin, TokenValidator, ValidToken, Validatio
 
 use crate::session::{Session, SessionUser};
 use crate::AppState;
-use transport::{find_token, Presented};
+use transport::find_token;
+pub(crate) use transport::{find_token_in, Presented};
 
 /// Defines a [`ScopeSet`] marker type: `scopes!(pub Read = ["read"]);` then
 /// `RequireScopes<Read>`.

@@ -79,11 +79,26 @@ fn from_query(query: Option<&str>) -> Vec<String> {
 
 /// Find the request's token according to `config`.
 pub(crate) fn find_token(parts: &Parts, config: &ResourceConfig) -> Presented {
-    let mut presented = from_headers(&parts.headers);
+    let body = parts
+        .extensions
+        .get::<BodyToken>()
+        .map(|BodyToken(t)| t.as_str());
+    find_token_in(&parts.headers, parts.uri.query(), body, config)
+}
+
+/// [`find_token`] for a handler that read the body itself (userinfo): `body` is the one
+/// `access_token` of a form body, looked for only when `config.accept_body`.
+pub(crate) fn find_token_in(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: Option<&str>,
+    config: &ResourceConfig,
+) -> Presented {
+    let mut presented = from_headers(headers);
     if let Presented::Malformed(_) = presented {
         return presented;
     }
-    let query = from_query(parts.uri.query());
+    let query = from_query(query);
     if !query.is_empty() {
         if !config.accept_query {
             return Presented::Malformed(
@@ -103,14 +118,14 @@ pub(crate) fn find_token(parts: &Parts, config: &ResourceConfig) -> Presented {
         tracing::debug!("access token taken from the query string");
         presented = Presented::Token(t.clone());
     }
-    if let Some(BodyToken(t)) = parts.extensions.get::<BodyToken>() {
+    if let Some(t) = body {
         if presented != Presented::None {
             return Presented::Malformed("The request carries more than one access token.");
         }
         if !is_b64token(t) {
             return Presented::Malformed("The access_token parameter is malformed.");
         }
-        presented = Presented::Token(t.clone());
+        presented = Presented::Token(t.to_string());
     }
     presented
 }
