@@ -171,8 +171,10 @@ mod tests {
 
     #[test]
     fn default_document() {
+        // Without OpenID Connect: the plain RFC 8414 document (with it, see `openid_members`).
         let s = Settings {
             issuer: Some("http://localhost".into()),
+            oidc_enabled: false,
             ..Settings::default()
         };
         let doc = serde_json::to_value(authorization_server_metadata(&s)).unwrap();
@@ -183,7 +185,7 @@ mod tests {
                 "authorization_endpoint": "http://localhost/o/authorize/",
                 "token_endpoint": "http://localhost/o/token/",
                 "device_authorization_endpoint": "http://localhost/o/device-authorization/",
-                "scopes_supported": ["address", "email", "openid", "phone", "profile", "read", "write"],
+                "scopes_supported": ["read", "write"],
                 "response_types_supported": ["code", "token"],
                 "grant_types_supported": ["authorization_code", "implicit", "password", "client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
                 "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
@@ -205,6 +207,7 @@ mod tests {
             compliant_bcp_rfc9700_password_grant: true,
             compliant_bcp_rfc9700_pkce_method: true,
             compliant_bcp_rfc9700_authz_response_iss: true,
+            oidc_enabled: false,
             ..Settings::default()
         };
         let doc = authorization_server_metadata(&s);
@@ -226,5 +229,35 @@ mod tests {
             json["device_authorization_endpoint"],
             "http://127.0.0.1:8000/o/device-authorization/"
         );
+    }
+
+    #[test]
+    fn openid_members() {
+        let s = Settings {
+            issuer: Some("http://localhost".into()),
+            compliant_bcp_rfc9700_implicit_grant: true,
+            ..Settings::default()
+        };
+        let doc = serde_json::to_value(authorization_server_metadata(&s)).unwrap();
+        let discovery =
+            crate::oidc::discovery::openid_configuration(&s, &crate::oidc::KeySet::new(vec![]));
+        assert_eq!(doc["jwks_uri"], "http://localhost/o/.well-known/jwks.json");
+        assert_eq!(doc["userinfo_endpoint"], "http://localhost/o/userinfo/");
+        assert_eq!(
+            doc["response_types_supported"],
+            serde_json::json!(["code", "code token", "code id_token", "code id_token token"])
+        );
+        assert_eq!(
+            doc["token_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_post", "client_secret_basic", "none"])
+        );
+        for member in [
+            "jwks_uri",
+            "userinfo_endpoint",
+            "response_types_supported",
+            "token_endpoint_auth_methods_supported",
+        ] {
+            assert_eq!(doc[member], discovery[member], "{member}");
+        }
     }
 }
