@@ -24,6 +24,12 @@ pub enum SignIn {
 /// [`authenticate`] behind the sign-in throttles (`login_failure_limit` per username and
 /// address, `login_failure_address_limit` per address; see [`crate::throttle`]). Used by the
 /// login page and the password grant alike.
+///
+/// Failures are counted after the check, so concurrent sign-ins of one user (a service account
+/// behind one address) are never refused for their number. Concurrent guesses may all pass the
+/// first read; the count is read again after the check, and an attempt that finds the limit
+/// reached meanwhile is answered "throttled" whatever its result, so no guess beyond the limit
+/// ever tells the guesser whether it was right.
 pub async fn sign_in(
     store: &dyn Store,
     settings: &Settings,
@@ -36,23 +42,31 @@ pub async fn sign_in(
     let user_key = throttle_key(ThrottleKind::Login, &[username.as_bytes(), &addr]);
     let addr_key = throttle_key(ThrottleKind::LoginAddress, &[&addr]);
     let (user_limit, addr_limit) = (Limit::login(settings), Limit::login_address(settings));
-    if let Err(t) = throttle::begin_attempt(store, &user_key, user_limit, now).await? {
+    if let Err(t) = throttle::check(store, &user_key, user_limit, now).await? {
         tracing::info!("sign-in refused: too many failures for this username from this address");
         return Ok(SignIn::Throttled(t));
     }
-    if let Err(t) = throttle::begin_attempt(store, &addr_key, addr_limit, now).await? {
+    if let Err(t) = throttle::check(store, &addr_key, addr_limit, now).await? {
         tracing::info!("sign-in refused: too many failures from this address");
         return Ok(SignIn::Throttled(t));
     }
-    let Some(user) = authenticate(store, username, password, now).await? else {
+    let Some(user) = check_credentials(store, username, password).await? else {
+        for (key, limit) in [(&user_key, user_limit), (&addr_key, addr_limit)] {
+            if let Err(t) = throttle::record_failure(store, key, limit, now).await? {
+                return Ok(SignIn::Throttled(t));
+            }
+        }
         return Ok(SignIn::Failed);
     };
+    // A guess that was right but raced past the limit is not told so.
+    if let Err(t) = throttle::check(store, &user_key, user_limit, now).await? {
+        tracing::info!("sign-in refused: the limit was reached while the password was checked");
+        return Ok(SignIn::Throttled(t));
+    }
     if user_limit.is_on() {
         store.clear_attempts(&user_key).await?;
     }
-    if addr_limit.is_on() {
-        store.uncount_attempt(&addr_key).await?;
-    }
+    let user = complete_login(store, user, password, now).await?;
     Ok(SignIn::Success(Box::new(user)))
 }
 
@@ -70,6 +84,18 @@ pub async fn authenticate(
     password: &str,
     now: OffsetDateTime,
 ) -> Result<Option<User>, StoreError> {
+    match check_credentials(store, username, password).await? {
+        Some(user) => Ok(Some(complete_login(store, user, password, now).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The active user with this username and password, or `None`; writes nothing.
+async fn check_credentials(
+    store: &(impl UserStore + ?Sized),
+    username: &str,
+    password: &str,
+) -> Result<Option<(User, bool)>, StoreError> {
     let Some(user) = store.find_user_by_username(username).await? else {
         let _ = verify_password_async(password, DECOY_HASH).await;
         return Ok(None);
@@ -82,7 +108,16 @@ pub async fn authenticate(
     let PasswordCheck::Valid { needs_upgrade } = check else {
         return Ok(None);
     };
-    let mut user = user;
+    Ok(Some((user, needs_upgrade)))
+}
+
+/// After a successful check: upgrade an old hash format, record the login time.
+async fn complete_login(
+    store: &(impl UserStore + ?Sized),
+    (mut user, needs_upgrade): (User, bool),
+    password: &str,
+    now: OffsetDateTime,
+) -> Result<User, StoreError> {
     if needs_upgrade {
         match hash_password_async(password).await {
             Ok(hash) => {
@@ -95,7 +130,7 @@ pub async fn authenticate(
     }
     store.record_login(user.id, now).await?;
     user.last_login = Some(now);
-    Ok(Some(user))
+    Ok(user)
 }
 
 #[cfg(test)]

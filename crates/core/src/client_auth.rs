@@ -56,6 +56,14 @@ pub fn invalid_client() -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClient).with_description("Client authentication failed.")
 }
 
+/// 429 `invalid_client` with `Retry-After`: too many failures for this client from this address.
+fn throttled(t: throttle::Throttled) -> OAuthError {
+    invalid_client()
+        .with_description("Too many failed client authentications. Try again later.")
+        .with_status(429)
+        .with_retry_after(t.retry_after_seconds)
+}
+
 /// Read the credentials from the `Authorization` header value (if any) and the body.
 /// `Ok(None)`: no client identification at all.
 pub fn extract_credentials(
@@ -198,14 +206,13 @@ pub async fn authenticate_client(
             );
             if let Err(t) = throttle::check(ctx.store, &key, limit, ctx.now).await? {
                 tracing::info!("client authentication refused: too many failures");
-                return Err(invalid_client()
-                    .with_description("Too many failed client authentications. Try again later.")
-                    .with_status(429)
-                    .with_retry_after(t.retry_after_seconds));
+                return Err(throttled(t));
             }
             // Slow hashes (argon2id, imported PBKDF2) run off the async workers, bounded.
             if !app.check_secret_async(secret).await {
-                throttle::record_failure(ctx.store, &key, limit, ctx.now).await?;
+                if let Err(t) = throttle::record_failure(ctx.store, &key, limit, ctx.now).await? {
+                    return Err(throttled(t));
+                }
                 return Err(invalid_client());
             }
             if let Some(cache) = cache {

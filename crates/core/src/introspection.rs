@@ -157,6 +157,8 @@ pub async fn authenticate_caller(
     if let Some(creds) = &credentials {
         match authenticate_client(ctx, Some(creds), Requirement::Secret).await {
             Ok(app) => return Ok(Ok(Caller::Client(app))),
+            // A throttled caller (429, `Retry-After`) is told so, not just "unauthorized".
+            Err(e) if e.status == 429 => return Err(e),
             Err(e) if e.code == ErrorCode::InvalidClient || e.code == ErrorCode::InvalidRequest => {
                 tracing::info!(client_id = %crate::redact::Sanitized(&creds.client_id), "introspection: client authentication failed");
                 refusal = Refusal::InvalidClient;

@@ -109,8 +109,6 @@ pub trait ThrottleStore: Send + Sync {
         key: &str,
         now: OffsetDateTime,
     ) -> Result<Option<ThrottleWindow>, StoreError>;
-    /// Take one attempt back (one that turned out to be a success).
-    async fn uncount_attempt(&self, key: &str) -> Result<(), StoreError>;
     /// Forget `key` (a success resets the count).
     async fn clear_attempts(&self, key: &str) -> Result<(), StoreError>;
 }

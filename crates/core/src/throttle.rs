@@ -8,7 +8,7 @@
 //! | throttle | key | a success |
 //! |---|---|---|
 //! | sign-in (`login_failure_limit`) | username + client address | resets |
-//! | sign-in per address (`login_failure_address_limit`) | client address | takes its attempt back |
+//! | sign-in per address (`login_failure_address_limit`) | client address | — (only failures count) |
 //! | device user code (`device_user_code_failure_limit`) | the signed-in account | resets |
 //! | client authentication (`client_authentication_failure_limit`) | client_id + client address | — (only failures count) |
 //!
@@ -18,10 +18,12 @@
 //! address and window; `login_failure_address_limit` bounds what one address tries over all
 //! usernames.
 //!
-//! Sign-in and user-code attempts are counted *before* the check (and a success then undoes
-//! its count), so concurrent guesses cannot all slip in before the first failure is written:
-//! at most `limit` checks run per key and window. Client authentication, on the hot path of
-//! every token request, reads the count first and writes only on a failure.
+//! User-code attempts are counted *before* the lookup (a right code binds the grant at once,
+//! so a guess racing past the limit must not run at all): at most `limit` lookups per account
+//! and window. Sign-in and client authentication read the count first and count only
+//! failures, so legitimate concurrent requests are never refused for their number; a guess
+//! that raced past the limit is answered as refused, never as right or wrong (see
+//! `authentication::sign_in`).
 //! Keys are stored as SHA-256 digests: the table names no username, address or client.
 
 use std::net::IpAddr;
@@ -176,17 +178,23 @@ pub async fn check(
     }
 }
 
-/// Count a failure under `key` (for throttles that count only failures).
+/// Count a failure under `key` (for throttles that count only failures). `Err(Throttled)`
+/// when this failure went beyond the limit: an attempt that raced past the check, which
+/// should then be answered as refused rather than as a wrong guess.
 pub async fn record_failure(
     store: &(impl ThrottleStore + ?Sized),
     key: &str,
     limit: Limit,
     now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    if limit.is_on() {
-        store.count_attempt(key, now, limit.window()).await?;
+) -> Result<Result<(), Throttled>, StoreError> {
+    if !limit.is_on() {
+        return Ok(Ok(()));
     }
-    Ok(())
+    let w = store.count_attempt(key, now, limit.window()).await?;
+    if w.attempts > i64::from(limit.limit) {
+        return Ok(Err(retry_after(w.window_end, now)));
+    }
+    Ok(Ok(()))
 }
 
 /// A human wording of a wait, for pages ("3 minutes", "40 seconds").

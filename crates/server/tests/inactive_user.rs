@@ -6,12 +6,12 @@
 
 mod common;
 
+use common::grants::post_form;
 use common::http_browser::client as http;
 use common::*;
-use oauth_toolkit_core::models::{DeviceGrantStatus, NewGrant};
+use oauth_toolkit_core::models::DeviceGrantStatus;
 use oauth_toolkit_core::token_checksum::token_checksum;
 use serde_json::{json, Value};
-use time::{Duration, OffsetDateTime};
 
 backends!(deactivated_user_loses_everything_until_reactivated);
 
@@ -21,21 +21,6 @@ const SCOPES: (&str, &str) = (
     r#"{ read = "Read", write = "Write", openid = "OpenID", introspection = "Introspect" }"#,
 );
 const DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-async fn post_form(
-    base: &str,
-    path: &str,
-    auth: Option<&str>,
-    form: &[(&str, &str)],
-) -> (u16, Value) {
-    let mut req = http().post(format!("{base}{path}")).form(form);
-    if let Some(a) = auth {
-        req = req.header("Authorization", a);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
 
 async fn set_active(env: &Env, active: bool) {
     use sqlx::Connection;
@@ -65,41 +50,7 @@ async fn set_active(env: &Env, active: bool) {
 }
 
 async fn make_code(env: &Env, client_id: &str, scope: &str) -> String {
-    let store = env.db().await.store();
-    let code = oauth_toolkit_core::generators::generate_token();
-    let user_id = store
-        .find_user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    let app = store
-        .find_application_by_client_id(client_id)
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .create_grant(
-            NewGrant {
-                user_id,
-                code: code.clone(),
-                application_id: app.id,
-                expires: OffsetDateTime::now_utc() + Duration::seconds(300),
-                redirect_uri: CB.into(),
-                scope: scope.into(),
-                code_challenge: String::new(),
-                code_challenge_method: None,
-                nonce: String::new(),
-                claims: "{}".into(),
-                token_family: uuid::Uuid::new_v4(),
-                auth_time: None,
-                sid: String::new(),
-            },
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
-    code
+    common::grants::make_code(env, client_id, "alice", CB, scope).await
 }
 
 /// An authorized device grant of alice for the public `client_id`: its device_code.

@@ -187,7 +187,7 @@ async fn no_secret_in_a_trace_log(env: Env) {
         &[("token", &at2)],
     )
     .await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 401);
     let browser = Browser::new(&server.base);
     let p = browser.login_next("alice", wrong_password, "/").await;
     assert_eq!(p.status, 200, "failed login shows the form again");
@@ -260,7 +260,7 @@ async fn client_strings_are_escaped_in_logs(env: Env) {
         &[("token", evil)],
     )
     .await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 401);
     let (s, _) = form(
         &server,
         "/o/token/",

@@ -8,13 +8,13 @@ mod common;
 
 use std::sync::Arc;
 
+use common::grants::*;
 use common::http_browser::client as http;
 use common::*;
-use oauth_toolkit_core::models::NewGrant;
 use oauth_toolkit_core::params::Params;
 use oauth_toolkit_core::token_checksum::token_checksum;
 use serde_json::Value;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 backends!(
     introspection_authentication_failures_are_401,
@@ -33,69 +33,6 @@ const SCOPES: (&str, &str) = (
     "OAUTH_TOOLKIT_SCOPES",
     r#"{ read = "Read", write = "Write", openid = "OpenID", introspection = "Introspect" }"#,
 );
-
-async fn post_form(
-    base: &str,
-    path: &str,
-    auth: Option<&str>,
-    form: &[(&str, &str)],
-) -> (u16, Value) {
-    let mut req = http().post(format!("{base}{path}")).form(form);
-    if let Some(a) = auth {
-        req = req.header("Authorization", a);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-/// A code row as `authorize/` writes it, for `user`, with `redirect_uri` as recorded.
-async fn make_code(
-    env: &Env,
-    client_id: &str,
-    user: &str,
-    redirect_uri: &str,
-    scope: &str,
-) -> String {
-    let store = env.db().await.store();
-    let code = oauth_toolkit_core::generators::generate_token();
-    let user_id = store.find_user_by_username(user).await.unwrap().unwrap().id;
-    let app = store
-        .find_application_by_client_id(client_id)
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .create_grant(
-            NewGrant {
-                user_id,
-                code: code.clone(),
-                application_id: app.id,
-                expires: OffsetDateTime::now_utc() + Duration::seconds(60),
-                redirect_uri: redirect_uri.into(),
-                scope: scope.into(),
-                code_challenge: String::new(),
-                code_challenge_method: None,
-                nonce: "n-0S6_WzA2Mj".into(),
-                claims: "{}".into(),
-                token_family: uuid::Uuid::new_v4(),
-                auth_time: None,
-                sid: String::new(),
-            },
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
-    code
-}
-
-fn exchange<'a>(code: &'a str, redirect: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
-    let mut f = vec![("grant_type", "authorization_code"), ("code", code)];
-    if let Some(r) = redirect {
-        f.push(("redirect_uri", r));
-    }
-    f
-}
 
 async fn client_credentials_token(base: &str, auth: &str, scope: &str) -> String {
     let r = post_form(

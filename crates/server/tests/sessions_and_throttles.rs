@@ -22,6 +22,8 @@ backends!(
     a_success_resets_the_sign_in_count,
     the_password_grant_is_throttled_too,
     the_sign_in_throttle_can_be_turned_off,
+    concurrent_guesses_learn_no_more_than_the_limit,
+    concurrent_sign_ins_of_one_user_are_not_refused,
     client_authentication_is_throttled_per_client_and_address,
     a_flood_of_wrong_passwords_does_not_starve_a_sign_in,
 );
@@ -503,5 +505,61 @@ async fn a_flood_of_wrong_passwords_does_not_starve_a_sign_in(env: Env) {
         sent.load(std::sync::atomic::Ordering::Relaxed) > 64,
         "the flood ran"
     );
+    server.terminate();
+}
+
+/// 24 guesses at once (one of them right) for one username from one address, limit 3: the
+/// guesses racing past the limit are answered 429, so at most 3 are told "wrong" and the
+/// right one is either told (and then at most 3 wrong ones were) or refused.
+async fn concurrent_guesses_learn_no_more_than_the_limit(env: Env) {
+    env.create_user("alice", "s3cret-pw");
+    let app = env.create_app("confidential", "password", &[]);
+    let server = Server::start(&env, &[("OAUTH_TOOLKIT_LOGIN_FAILURE_LIMIT", "3")]);
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let (base, app) = (server.base.clone(), app.clone());
+        tasks.push(tokio::spawn(async move {
+            let password = if i == 17 {
+                "s3cret-pw".to_string()
+            } else {
+                format!("guess{i}")
+            };
+            password_grant(&client(), &base, &app, "alice", &password)
+                .await
+                .0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let told_wrong = statuses.iter().filter(|s| **s == 400).count();
+    let told_right = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(told_wrong + told_right + refused, 24, "{statuses:?}");
+    assert!(told_wrong <= 3, "{statuses:?}");
+    assert!(told_right <= 1, "{statuses:?}");
+    assert!(refused >= 20, "{statuses:?}");
+    server.terminate();
+}
+
+/// Failures are what is counted: 24 simultaneous right sign-ins of one user from one address
+/// (a service account) all succeed.
+async fn concurrent_sign_ins_of_one_user_are_not_refused(env: Env) {
+    env.create_user("alice", "s3cret-pw");
+    let app = env.create_app("confidential", "password", &[]);
+    let server = Server::start(&env, &[("OAUTH_TOOLKIT_LOGIN_FAILURE_LIMIT", "2")]);
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let (base, app) = (server.base.clone(), app.clone());
+        tasks.push(tokio::spawn(async move {
+            password_grant(&client(), &base, &app, "alice", "s3cret-pw")
+                .await
+                .0
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
     server.terminate();
 }

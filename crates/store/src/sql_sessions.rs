@@ -138,18 +138,6 @@ macro_rules! impl_session_store {
                     }))
                 }
 
-                async fn uncount_attempt(&self, key: &str) -> Result<(), StoreError> {
-                    sqlx::query(
-                        "UPDATE oauth_toolkit_throttle SET attempts = attempts - 1 \
-                         WHERE throttle_key = $1 AND attempts > 0",
-                    )
-                    .bind(key)
-                    .execute(counted(&self.write))
-                    .await
-                    .map(|_| ())
-                    .map_err(map_err)
-                }
-
                 async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
                     sqlx::query("DELETE FROM oauth_toolkit_throttle WHERE throttle_key = $1")
                         .bind(key)

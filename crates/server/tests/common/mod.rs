@@ -2,6 +2,7 @@
 //! database on SQLite or PostgreSQL), running `serve` processes, and helpers.
 #![allow(dead_code)]
 
+pub mod grants;
 pub mod http_browser;
 pub mod webdriver;
 
