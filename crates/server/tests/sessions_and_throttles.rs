@@ -24,6 +24,7 @@ backends!(
     the_sign_in_throttle_can_be_turned_off,
     concurrent_guesses_learn_no_more_than_the_limit,
     concurrent_sign_ins_of_one_user_are_not_refused,
+    the_address_limit_counts_every_username,
     client_authentication_is_throttled_per_client_and_address,
     a_flood_of_wrong_passwords_does_not_starve_a_sign_in,
 );
@@ -561,5 +562,29 @@ async fn concurrent_sign_ins_of_one_user_are_not_refused(env: Env) {
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200);
     }
+    server.terminate();
+}
+
+/// `login_failure_address_limit`: failures over all usernames from one address; then that
+/// address is refused for every username (even with a right password), other addresses not.
+async fn the_address_limit_counts_every_username(env: Env) {
+    env.create_user("alice", "s3cret-pw");
+    let server = Server::start(
+        &env,
+        &[
+            ("OAUTH_TOOLKIT_LOGIN_FAILURE_ADDRESS_LIMIT", "3"),
+            ("OAUTH_TOOLKIT_LOGIN_FAILURE_LIMIT", "0"),
+        ],
+    );
+    let spray = browser_from(&server.base, "127.0.0.1");
+    for user in ["bob", "carol", "dave"] {
+        assert_eq!(try_login(&spray, user, "Winter2026!").await.status, 200);
+    }
+    let p = try_login(&spray, "alice", "s3cret-pw").await;
+    assert_eq!(p.status, 429, "{}", p.body);
+    assert!(p.header("retry-after").is_some());
+    browser_from(&server.base, "127.0.0.2")
+        .login_as("alice", "s3cret-pw")
+        .await;
     server.terminate();
 }

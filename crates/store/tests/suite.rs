@@ -53,6 +53,8 @@ macro_rules! backends {
 }
 
 backends!(
+    sessions,
+    throttle_counts_under_race,
     users,
     authentication_upgrades_django_hashes,
     applications,
@@ -1507,4 +1509,85 @@ mod oauth_toolkit_store_test_support {
     fn db_url(db: &Database) -> String {
         db.url().to_string()
     }
+}
+
+/// Sessions: found while live, for their user only; ended one by one or all of a user's.
+async fn sessions(db: &Database) {
+    let store = db.store();
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let later = t0() + Duration::hours(1);
+    for (sid, u) in [("a1", &alice), ("a2", &alice), ("b1", &bob)] {
+        store
+            .create_session(&token_checksum(sid), u.id, t0(), later, t0())
+            .await
+            .unwrap();
+    }
+    let found = store
+        .find_session_user(&token_checksum("a1"), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, alice.id);
+    assert!(
+        store
+            .find_session_user(&token_checksum("a1"), later)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(store
+        .find_session_user("nul\0", t0())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.delete_session(&token_checksum("a1")).await.unwrap());
+    assert!(!store.delete_session(&token_checksum("a1")).await.unwrap());
+    assert_eq!(store.delete_user_sessions(alice.id).await.unwrap(), 1);
+    assert!(
+        store
+            .find_session_user(&token_checksum("b1"), t0())
+            .await
+            .unwrap()
+            .is_some(),
+        "another user's session stays"
+    );
+    // A duplicated session id is a conflict, not a second row.
+    let dup = store
+        .create_session(&token_checksum("b1"), alice.id, t0(), later, t0())
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+}
+
+/// 24 concurrent attempts under one key count 1..=24 exactly once each; a closed window
+/// starts again at 1; clearing forgets the key.
+async fn throttle_counts_under_race(db: &Database) {
+    let store = db.store();
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            store.count_attempt("k", t0(), 60).await.unwrap().attempts
+        }));
+    }
+    let mut counts = Vec::new();
+    for t in tasks {
+        counts.push(t.await.unwrap());
+    }
+    counts.sort();
+    assert_eq!(counts, (1..=24).collect::<Vec<i64>>());
+    let w = store.attempts("k", t0()).await.unwrap().unwrap();
+    assert_eq!(w.attempts, 24);
+    assert_eq!(w.window_end, t0() + Duration::seconds(60));
+    // The window closes: nothing is open, and the next attempt starts a new one.
+    let after = t0() + Duration::seconds(60);
+    assert!(store.attempts("k", after).await.unwrap().is_none());
+    let w = store.count_attempt("k", after, 60).await.unwrap();
+    assert_eq!(
+        (w.attempts, w.window_end),
+        (1, after + Duration::seconds(60))
+    );
+    store.clear_attempts("k").await.unwrap();
+    assert!(store.attempts("k", after).await.unwrap().is_none());
 }
