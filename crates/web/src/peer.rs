@@ -33,10 +33,11 @@ pub async fn fair_slow_hashes(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let (parts, body) = request.into_parts();
-    let caller = caller_id(peer_addr(&parts));
-    let request = axum::extract::Request::from_parts(parts, body);
-    oauth_toolkit_core::slow_hash::with_caller(caller, next.run(request)).await
+    let addr = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    oauth_toolkit_core::slow_hash::with_caller(caller_id(addr), next.run(request)).await
 }
 
 fn caller_id(addr: Option<IpAddr>) -> u64 {
