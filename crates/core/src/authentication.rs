@@ -52,7 +52,7 @@ pub async fn sign_in(
     }
     let Some(user) = check_credentials(store, username, password).await? else {
         for (key, limit) in [(&user_key, user_limit), (&addr_key, addr_limit)] {
-            if let Err(t) = throttle::record_failure(store, key, limit, now).await? {
+            if let Err(t) = throttle::count(store, key, limit, now).await? {
                 return Ok(SignIn::Throttled(t));
             }
         }

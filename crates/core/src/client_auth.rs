@@ -210,7 +210,7 @@ pub async fn authenticate_client(
             }
             // Slow hashes (argon2id, imported PBKDF2) run off the async workers, bounded.
             if !app.check_secret_async(secret).await {
-                if let Err(t) = throttle::record_failure(ctx.store, &key, limit, ctx.now).await? {
+                if let Err(t) = throttle::count(ctx.store, &key, limit, ctx.now).await? {
                     return Err(throttled(t));
                 }
                 return Err(invalid_client());

@@ -81,7 +81,7 @@ pub async fn enter_user_code(
     // resets the count.
     let key = throttle_key(ThrottleKind::DeviceUserCode, &[&user_id.to_be_bytes()]);
     let limit = Limit::device_user_code(ctx.settings);
-    if let Err(t) = throttle::begin_attempt(ctx.store, &key, limit, ctx.now).await? {
+    if let Err(t) = throttle::count(ctx.store, &key, limit, ctx.now).await? {
         tracing::info!(
             user_id,
             "device user code entry refused: too many incorrect codes"

@@ -144,24 +144,6 @@ fn retry_after(window_end: OffsetDateTime, now: OffsetDateTime) -> Throttled {
     }
 }
 
-/// Count an attempt under `key` before checking it; `Err(Throttled)` when it is over the limit
-/// (the caller must then not check the credentials at all).
-pub async fn begin_attempt(
-    store: &(impl ThrottleStore + ?Sized),
-    key: &str,
-    limit: Limit,
-    now: OffsetDateTime,
-) -> Result<Result<(), Throttled>, StoreError> {
-    if !limit.is_on() {
-        return Ok(Ok(()));
-    }
-    let w = store.count_attempt(key, now, limit.window()).await?;
-    if w.attempts > i64::from(limit.limit) {
-        return Ok(Err(retry_after(w.window_end, now)));
-    }
-    Ok(Ok(()))
-}
-
 /// Is `key` over its limit now? (A read; for throttles that count only failures.)
 pub async fn check(
     store: &(impl ThrottleStore + ?Sized),
@@ -178,10 +160,11 @@ pub async fn check(
     }
 }
 
-/// Count a failure under `key` (for throttles that count only failures). `Err(Throttled)`
-/// when this failure went beyond the limit: an attempt that raced past the check, which
-/// should then be answered as refused rather than as a wrong guess.
-pub async fn record_failure(
+/// Count one attempt under `key`; `Err(Throttled)` when it is beyond the limit. Used before
+/// the check where every attempt counts (device user codes), and after a failed check where
+/// only failures count (sign-in, client authentication: a failure beyond the limit raced past
+/// the check and is answered as refused rather than as a wrong guess).
+pub async fn count(
     store: &(impl ThrottleStore + ?Sized),
     key: &str,
     limit: Limit,
