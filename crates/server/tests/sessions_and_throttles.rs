@@ -516,20 +516,8 @@ async fn concurrent_guesses_learn_no_more_than_the_limit(env: Env) {
     env.create_user("alice", "s3cret-pw");
     let app = env.create_app("confidential", "password", &[]);
     let server = Server::start(&env, &[("OAUTH_TOOLKIT_LOGIN_FAILURE_LIMIT", "3")]);
-    let mut tasks = Vec::new();
-    for i in 0..24 {
-        let (base, app) = (server.base.clone(), app.clone());
-        tasks.push(tokio::spawn(async move {
-            let password = format!("guess{i}");
-            password_grant(&client(), &base, &app, "alice", &password)
-                .await
-                .0
-        }));
-    }
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
+    let guesses = (0..24).map(|i| format!("guess{i}")).collect();
+    let statuses = simultaneous_password_grants(&server.base, &app, guesses).await;
     let told_wrong = statuses.iter().filter(|s| **s == 400).count();
     let refused = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!(told_wrong + refused, 24, "{statuses:?}");
@@ -546,18 +534,9 @@ async fn concurrent_sign_ins_of_one_user_are_not_refused(env: Env) {
     env.create_user("alice", "s3cret-pw");
     let app = env.create_app("confidential", "password", &[]);
     let server = Server::start(&env, &[("OAUTH_TOOLKIT_LOGIN_FAILURE_LIMIT", "2")]);
-    let mut tasks = Vec::new();
-    for _ in 0..24 {
-        let (base, app) = (server.base.clone(), app.clone());
-        tasks.push(tokio::spawn(async move {
-            password_grant(&client(), &base, &app, "alice", "s3cret-pw")
-                .await
-                .0
-        }));
-    }
-    for t in tasks {
-        assert_eq!(t.await.unwrap(), 200);
-    }
+    let right = vec!["s3cret-pw".to_string(); 24];
+    let statuses = simultaneous_password_grants(&server.base, &app, right).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     server.terminate();
 }
 
@@ -583,4 +562,28 @@ async fn the_address_limit_counts_every_username(env: Env) {
         .login_as("alice", "s3cret-pw")
         .await;
     server.terminate();
+}
+
+/// One password grant for `alice` per password, all sent at once; their statuses.
+async fn simultaneous_password_grants(
+    base: &str,
+    app: &(String, String),
+    passwords: Vec<String>,
+) -> Vec<u16> {
+    let tasks: Vec<_> = passwords
+        .into_iter()
+        .map(|password| {
+            let (base, app) = (base.to_string(), app.clone());
+            tokio::spawn(async move {
+                password_grant(&client(), &base, &app, "alice", &password)
+                    .await
+                    .0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses
 }
