@@ -1,13 +1,11 @@
 //! Checking a user's username and password (the login form, the password grant).
 
-use std::net::IpAddr;
-
 use time::OffsetDateTime;
 
+use crate::context::Ctx;
 use crate::models::User;
 use crate::password::{hash_password_async, verify_password_async, PasswordCheck};
-use crate::settings::Settings;
-use crate::store::{Store, StoreError, UserStore};
+use crate::store::{StoreError, UserStore};
 use crate::throttle::{self, address_part, throttle_key, Limit, ThrottleKind, Throttled};
 
 /// The outcome of a sign-in attempt through the throttle ([`sign_in`]).
@@ -30,15 +28,9 @@ pub enum SignIn {
 /// first read; the count is read again after the check, and an attempt that finds the limit
 /// reached meanwhile is answered "throttled" whatever its result, so no guess beyond the limit
 /// ever tells the guesser whether it was right.
-pub async fn sign_in(
-    store: &dyn Store,
-    settings: &Settings,
-    username: &str,
-    password: &str,
-    peer: Option<IpAddr>,
-    now: OffsetDateTime,
-) -> Result<SignIn, StoreError> {
-    let addr = address_part(peer);
+pub async fn sign_in(ctx: &Ctx<'_>, username: &str, password: &str) -> Result<SignIn, StoreError> {
+    let (store, settings, now) = (ctx.store, ctx.settings, ctx.now);
+    let addr = address_part(ctx.peer);
     let user_key = throttle_key(ThrottleKind::Login, &[username.as_bytes(), &addr]);
     let addr_key = throttle_key(ThrottleKind::LoginAddress, &[&addr]);
     let (user_limit, addr_limit) = (Limit::login(settings), Limit::login_address(settings));
@@ -50,7 +42,17 @@ pub async fn sign_in(
         tracing::info!("sign-in refused: too many failures from this address");
         return Ok(SignIn::Throttled(t));
     }
-    let Some(user) = check_credentials(store, username, password).await? else {
+    let checked = match ctx.users {
+        None => check_credentials(store, username, password)
+            .await?
+            .map(Checked::Row),
+        Some(source) => source
+            .authenticate(username, password)
+            .await?
+            .filter(|a| a.is_active)
+            .map(Checked::Account),
+    };
+    let Some(checked) = checked else {
         for (key, limit) in [(&user_key, user_limit), (&addr_key, addr_limit)] {
             if let Err(t) = throttle::count(store, key, limit, now).await? {
                 return Ok(SignIn::Throttled(t));
@@ -66,8 +68,21 @@ pub async fn sign_in(
     if user_limit.is_on() {
         store.clear_attempts(&user_key).await?;
     }
-    let user = complete_login(store, user, password, now).await?;
+    let user = match checked {
+        Checked::Row(row) => complete_login(store, row, password, now).await?,
+        Checked::Account(account) => match crate::users::link_account(ctx, &account).await? {
+            Some(row) => row,
+            None => return Ok(SignIn::Failed),
+        },
+    };
     Ok(SignIn::Success(Box::new(user)))
+}
+
+/// A right password: the provider's own user row (and whether its hash needs an upgrade), or
+/// the account an application's user source vouched for.
+enum Checked {
+    Row((User, bool)),
+    Account(crate::users::Account),
 }
 
 /// A hash to verify against when the username is unknown, so that a wrong username costs

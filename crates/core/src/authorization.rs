@@ -668,7 +668,8 @@ pub async fn validate(
     }
 
     // 6: scope (RFC 6749 §3.3), then the remaining parameters.
-    let scopes = scopes::resolve_requested(ctx.settings, single("scope")).map_err(&to_client)?;
+    let scopes =
+        scopes::resolve_for(ctx, Some(&application), single("scope")).map_err(&to_client)?;
 
     let nonce = one("nonce")?;
     if let Some(n) = nonce {
@@ -828,6 +829,7 @@ pub async fn authorize(
             reauthenticate: true,
         });
     }
+    user_may_use(ctx, &request, user).await?;
     if auto_approved(ctx, &request, user.id).await? {
         return approve(ctx, &request, user).await.map(Next::Redirect);
     }
@@ -889,11 +891,40 @@ pub async fn decide(
 ) -> Result<ClientResponse, AuthorizationError> {
     let request = validate(ctx, params).await?;
     if allow {
+        user_may_use(ctx, &request, user).await?;
         approve(ctx, &request, user).await
     } else {
         tracing::info!(client_id = %request.application.client_id, user_id = user.id, "authorization denied by the user");
         Err(deny(&request))
     }
+}
+
+/// The application's [`crate::hooks::ApplicationAccess`] rule: `access_denied` for the client
+/// when this user may not use this application.
+async fn user_may_use(
+    ctx: &Ctx<'_>,
+    request: &AuthorizationRequest,
+    user: &EndUser,
+) -> Result<(), AuthorizationError> {
+    let account = crate::users::account_by_id(ctx, user.id)
+        .await
+        .map_err(|e| request.error_redirect(OAuthError::from(e)))?;
+    let allowed = match &account {
+        Some(a) => {
+            a.is_active
+                && ctx
+                    .hooks
+                    .application_access
+                    .may_use(a, &request.application)
+                    .await
+        }
+        None => false,
+    };
+    if allowed {
+        return Ok(());
+    }
+    tracing::info!(client_id = %request.application.client_id, user_id = user.id, "authorization refused: the user may not use this application");
+    Err(deny(request))
 }
 
 /// The user refused: `access_denied` (+ `state`) for the client.

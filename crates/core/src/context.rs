@@ -5,9 +5,11 @@ use std::net::IpAddr;
 use time::OffsetDateTime;
 
 use crate::client_auth_cache::ClientAuthCache;
+use crate::hooks::{default_hooks, Hooks};
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::token_derivation::TokenDerivationKey;
+use crate::users::UserSource;
 
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {
@@ -22,6 +24,10 @@ pub struct Ctx<'a> {
     /// grace-period replay gets them again without their values being stored (`None`: the
     /// successors are random and, with digest-only storage, a replay is refused).
     pub token_key: Option<&'a TokenDerivationKey>,
+    /// The application's own users (`None`: the provider's user table; see [`crate::users`]).
+    pub users: Option<&'a dyn UserSource>,
+    /// The application's hooks (defaults: DOT's behaviour).
+    pub hooks: &'a Hooks,
 }
 
 impl<'a> Ctx<'a> {
@@ -33,6 +39,8 @@ impl<'a> Ctx<'a> {
             client_auth_cache: None,
             peer: None,
             token_key: None,
+            users: None,
+            hooks: default_hooks(),
         }
     }
 
@@ -45,6 +53,18 @@ impl<'a> Ctx<'a> {
     /// Remember successful client authentications in `cache`.
     pub fn with_client_auth_cache(mut self, cache: &'a ClientAuthCache) -> Self {
         self.client_auth_cache = Some(cache);
+        self
+    }
+
+    /// Ask `users` about users instead of the provider's user table.
+    pub fn with_users(mut self, users: Option<&'a dyn UserSource>) -> Self {
+        self.users = users;
+        self
+    }
+
+    /// Decide with `hooks`.
+    pub fn with_hooks(mut self, hooks: &'a Hooks) -> Self {
+        self.hooks = hooks;
         self
     }
 

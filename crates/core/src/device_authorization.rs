@@ -15,7 +15,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::generators::{generate_token, generate_user_code};
 use crate::models::{GrantType, NewDeviceGrant};
 use crate::params::Params;
-use crate::scopes::{join_scopes, resolve_requested};
+use crate::scopes::{join_scopes, resolve_for};
 use crate::settings::{Settings, MAX_DURATION_SECONDS};
 use crate::store::StoreError;
 
@@ -102,7 +102,7 @@ pub async fn device_authorization(
         );
     }
     // 3. The scope, frozen now: later changes of `default_scopes` do not touch this grant.
-    let scope = join_scopes(&resolve_requested(ctx.settings, params.single("scope")?)?);
+    let scope = join_scopes(&resolve_for(ctx, Some(&client), params.single("scope")?)?);
     // 4. Store it.
     let interval = configured_interval(ctx.settings);
     let expires_in = i64::try_from(ctx.settings.device_code_expire_seconds).unwrap_or(1800);

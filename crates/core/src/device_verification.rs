@@ -202,10 +202,19 @@ pub async fn decide(
     if status != DeviceGrantStatus::AuthorizationPending {
         return Ok(status);
     }
-    let to = match decision {
+    let mut to = match decision {
         Decision::Accept => DeviceGrantStatus::Authorized,
         Decision::Deny => DeviceGrantStatus::Denied,
     };
+    // The application's access rule: a user who may not use it can only deny.
+    if to == DeviceGrantStatus::Authorized && !may_use(ctx, grant, user_id).await? {
+        tracing::info!(
+            grant_id = grant.id,
+            user_id,
+            "device grant denied: the user may not use this application"
+        );
+        to = DeviceGrantStatus::Denied;
+    }
     // The binding never changes once set, so the owner checked by `grant_of_user` still holds.
     let moved = ctx
         .store
@@ -226,6 +235,25 @@ pub async fn decide(
         .find_device_grant(&grant.device_code_checksum)
         .await?;
     Ok(now.map(|g| g.status).unwrap_or(to))
+}
+
+async fn may_use(ctx: &Ctx<'_>, grant: &DeviceGrant, user_id: Id) -> Result<bool, OAuthError> {
+    let Some(account) = crate::users::account_by_id(ctx, user_id).await? else {
+        return Ok(false);
+    };
+    let Some(application) = ctx
+        .store
+        .find_application_by_client_id(&grant.client_id)
+        .await?
+    else {
+        return Ok(false);
+    };
+    Ok(account.is_active
+        && ctx
+            .hooks
+            .application_access
+            .may_use(&account, &application)
+            .await)
 }
 
 /// DOT's status display ("Device Authorized", …).

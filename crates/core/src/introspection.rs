@@ -25,8 +25,10 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::models::{AccessToken, AccessTokenWithOwners, Application, Id, RefreshToken};
 use crate::params::Params;
 use crate::revocation::TokenTypeHint;
+use crate::store::StoreError;
 use crate::token_checksum::token_checksum;
-use crate::user_status::{is_allowed, owner_allowed};
+use crate::user_status::token_owner_allowed;
+use crate::users::{token_owner, Account};
 
 /// The scope a Bearer token needs to call the endpoint (DOT's `required_scopes`).
 pub const INTROSPECTION_SCOPE: &str = "introspection";
@@ -189,7 +191,7 @@ pub async fn authenticate_caller(
             .is_some_and(Application::is_usable);
     if at.is_expired(ctx.now)
         || !application_usable
-        || !owner_allowed(at.user_id, found.user.as_ref())
+        || !token_owner_allowed(ctx, at.user_id, found.user.as_ref()).await?
     {
         tracing::info!(token_id = at.id, "introspection: bearer token refused");
         return Ok(Err(Refusal::InvalidToken));
@@ -216,7 +218,7 @@ pub async fn describe_token(
         match kind {
             TokenTypeHint::AccessToken => {
                 if let Some(found) = ctx.store.find_access_token_with_owners(&checksum).await? {
-                    return Ok(describe_access_token(ctx, found));
+                    return Ok(describe_access_token(ctx, found).await?);
                 }
             }
             TokenTypeHint::RefreshToken => {
@@ -230,26 +232,28 @@ pub async fn describe_token(
 }
 
 /// An access token, read with its application and user in one store call.
-fn describe_access_token(ctx: &Ctx<'_>, found: AccessTokenWithOwners) -> IntrospectionResponse {
+async fn describe_access_token(
+    ctx: &Ctx<'_>,
+    found: AccessTokenWithOwners,
+) -> Result<IntrospectionResponse, StoreError> {
     let at = found.token;
     if at.is_expired(ctx.now) {
-        return IntrospectionResponse::inactive();
+        return Ok(IntrospectionResponse::inactive());
     }
     let client_id = match (at.application_id, found.application) {
         (None, _) => None,
         (Some(_), Some(app)) if app.is_usable() => Some(app.client_id),
-        (Some(_), _) => return IntrospectionResponse::inactive(),
+        (Some(_), _) => return Ok(IntrospectionResponse::inactive()),
     };
     // A deactivated (or deleted) user's tokens are inactive while they are.
-    if !owner_allowed(at.user_id, found.user.as_ref()) {
-        return IntrospectionResponse::inactive();
-    }
-    let username = at.user_id.and(found.user).map(|u| u.username);
-    let mut response = active(ctx, client_id, username, at.user_id, &at.scope);
+    let Some(owner) = token_owner(ctx, at.user_id, found.user.as_ref()).await? else {
+        return Ok(IntrospectionResponse::inactive());
+    };
+    let mut response = active(ctx, client_id, owner, &at.scope);
     response.token_type = Some("Bearer");
     response.exp = Some(at.expires.unix_timestamp());
     response.iat = Some(at.created.unix_timestamp());
-    response
+    Ok(response)
 }
 
 /// A refresh token is active when the refresh grant would accept it: not revoked, still
@@ -309,24 +313,27 @@ async fn describe(
             _ => return Ok(None),
         },
     };
-    let username = match user_id {
+    let row = match user_id {
+        Some(id) => ctx.store.get_user(id).await?,
         None => None,
-        Some(id) => match ctx.store.get_user(id).await? {
-            Some(u) if is_allowed(Some(&u)) => Some(u.username),
-            _ => return Ok(None),
-        },
     };
-    Ok(Some(active(ctx, client_id, username, user_id, scope)))
+    let Some(owner) = token_owner(ctx, user_id, row.as_ref()).await? else {
+        return Ok(None);
+    };
+    Ok(Some(active(ctx, client_id, owner, scope)))
 }
 
 /// `active: true` with the members both token kinds share.
 fn active(
     ctx: &Ctx<'_>,
     client_id: Option<String>,
-    username: Option<String>,
-    user_id: Option<Id>,
+    owner: Option<Account>,
     scope: &str,
 ) -> IntrospectionResponse {
+    let (sub, username) = match owner {
+        Some(a) => (Some(a.subject), Some(a.username)),
+        None => (None, None),
+    };
     IntrospectionResponse {
         active: true,
         scope: Some(scope.to_string()),
@@ -335,7 +342,7 @@ fn active(
         token_type: None,
         exp: None,
         iat: None,
-        sub: user_id.map(|id| id.to_string()),
+        sub,
         iss: Some(crate::metadata::issuer(ctx.settings)),
     }
 }

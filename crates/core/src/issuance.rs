@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::context::Ctx;
 use crate::error::OAuthError;
-use crate::generators::generate_token;
+use crate::hooks::TokenKind;
 use crate::models::{stored_token, Application, Id, NewAccessToken, NewRefreshToken};
 use crate::store::NewTokenPair;
 
@@ -72,7 +72,11 @@ pub struct Minted {
 
 /// Generate values and build the rows (nothing written yet).
 pub fn mint(ctx: &Ctx<'_>, issue: &Issue<'_>) -> Minted {
-    mint_values(ctx, issue, generate_token(), generate_token)
+    let tokens = &ctx.hooks.tokens;
+    let app = Some(issue.application);
+    mint_values(ctx, issue, tokens.generate(TokenKind::Access, app), || {
+        tokens.generate(TokenKind::Refresh, app)
+    })
 }
 
 /// [`mint`] with given values (a refresh's derived successors, see

@@ -18,6 +18,7 @@ pub mod device_verification;
 pub mod error;
 pub mod generators;
 pub mod grants;
+pub mod hooks;
 pub mod introspection;
 pub mod issuance;
 pub mod metadata;
@@ -38,6 +39,7 @@ pub mod throttle;
 pub mod token_checksum;
 pub mod token_derivation;
 pub mod user_status;
+pub mod users;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::OAuthError;

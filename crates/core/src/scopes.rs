@@ -64,6 +64,30 @@ pub fn resolve_requested(
     Ok(scopes)
 }
 
+/// [`resolve_requested`] with the application's scopes backend (see
+/// [`crate::hooks::ScopesBackend`]): the scopes this application may ask for, its defaults.
+pub fn resolve_for(
+    ctx: &crate::context::Ctx<'_>,
+    application: Option<&crate::models::Application>,
+    requested: Option<&str>,
+) -> Result<Vec<String>, crate::error::OAuthError> {
+    use crate::error::{ErrorCode, OAuthError};
+    let backend = &ctx.hooks.scopes;
+    let Some(requested) = requested.filter(|s| !s.trim().is_empty()) else {
+        return Ok(backend.default_scopes(ctx.settings, application));
+    };
+    let available = backend.available_scopes(ctx.settings, application);
+    let scopes = parse_scopes(requested);
+    if scopes
+        .iter()
+        .any(|s| !is_valid_scope_token(s) || !available.contains_key(s))
+    {
+        return Err(OAuthError::new(ErrorCode::InvalidScope)
+            .with_description("The requested scope is invalid, unknown, or malformed."));
+    }
+    Ok(scopes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,9 @@
 //! exist or is not active (`is_active = false`) may use nothing; the check is made at use
 //! time and deletes nothing, so the tokens of a re-activated user work again.
 
+use crate::context::Ctx;
 use crate::models::{Id, User};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// Is this (looked-up) user allowed? `None`: the row is gone.
 pub fn is_allowed(user: Option<&User>) -> bool {
@@ -17,9 +18,27 @@ pub fn owner_allowed(user_id: Option<Id>, user: Option<&User>) -> bool {
     user_id.is_none() || is_allowed(user)
 }
 
-/// Look the user up and apply [`is_allowed`].
-pub async fn user_allowed(store: &dyn Store, user_id: Id) -> Result<bool, StoreError> {
-    Ok(is_allowed(store.get_user(user_id).await?.as_ref()))
+/// Look the user up and apply the rule (through the application's [`crate::users::UserSource`]
+/// when it brings one).
+pub async fn user_allowed(ctx: &Ctx<'_>, user_id: Id) -> Result<bool, StoreError> {
+    let row = ctx.store.get_user(user_id).await?;
+    crate::users::row_allowed(ctx, row.as_ref()).await
+}
+
+/// [`owner_allowed`] for a token read with its owner's row, asking the application's
+/// [`crate::users::UserSource`] when it brings one.
+pub async fn token_owner_allowed(
+    ctx: &Ctx<'_>,
+    user_id: Option<Id>,
+    user: Option<&User>,
+) -> Result<bool, StoreError> {
+    if user_id.is_none() {
+        return Ok(true);
+    }
+    if ctx.users.is_none() {
+        return Ok(owner_allowed(user_id, user));
+    }
+    crate::users::row_allowed(ctx, user).await
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ impl GrantHandler for AuthorizationCodeGrant {
         if grant.is_expired(ctx.now) {
             return Err(invalid_code());
         }
-        if !user_allowed(ctx.store, grant.user_id).await? {
+        if !user_allowed(ctx, grant.user_id).await? {
             tracing::info!(client_id = %client.client_id, user_id = grant.user_id, "authorization code of an inactive user refused");
             return Err(invalid_code());
         }

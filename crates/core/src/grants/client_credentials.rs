@@ -10,7 +10,7 @@ use crate::error::OAuthError;
 use crate::issuance::{issue, Issue, TokenResponse};
 use crate::models::{Application, GrantType};
 use crate::params::Params;
-use crate::scopes::{join_scopes, resolve_requested};
+use crate::scopes::{join_scopes, resolve_for};
 
 pub struct ClientCredentialsGrant;
 
@@ -34,7 +34,7 @@ impl GrantHandler for ClientCredentialsGrant {
         client: &Application,
         params: &Params,
     ) -> Result<TokenResponse, OAuthError> {
-        let scopes = resolve_requested(ctx.settings, params.single("scope")?)?;
+        let scopes = resolve_for(ctx, Some(client), params.single("scope")?)?;
         issue(
             ctx,
             Issue {

@@ -92,7 +92,7 @@ impl GrantHandler for DeviceCodeGrant {
                 // Checked before the grant is taken: a deactivated user's device code is
                 // refused and stays redeemable should the user be re-activated in time.
                 match grant.user_id {
-                    Some(user_id) if !user_allowed(ctx.store, user_id).await? => {
+                    Some(user_id) if !user_allowed(ctx, user_id).await? => {
                         tracing::info!(client_id = %client.client_id, user_id, "device code of an inactive user refused");
                         Err(invalid_grant())
                     }

@@ -10,7 +10,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::issuance::{issue, Issue, TokenResponse};
 use crate::models::{Application, GrantType};
 use crate::params::Params;
-use crate::scopes::{join_scopes, resolve_requested};
+use crate::scopes::{join_scopes, resolve_for};
 
 pub struct PasswordGrant;
 
@@ -43,24 +43,24 @@ impl GrantHandler for PasswordGrant {
         let password = params
             .single("password")?
             .ok_or_else(|| missing("password"))?;
-        let scopes = resolve_requested(ctx.settings, params.single("scope")?)?;
+        let scopes = resolve_for(ctx, Some(client), params.single("scope")?)?;
         let invalid = || {
             OAuthError::new(ErrorCode::InvalidGrant).with_description("Invalid credentials given.")
         };
         if username.contains('\0') || username.len() > 150 || password.len() > 4096 {
             return Err(invalid());
         }
-        let user = match sign_in(
-            ctx.store,
-            ctx.settings,
-            username,
-            password,
-            ctx.peer,
-            ctx.now,
-        )
-        .await?
-        {
-            SignIn::Success(user) => user,
+        let user = match sign_in(ctx, username, password).await? {
+            SignIn::Success(user) => {
+                let account = crate::users::account_of_row(ctx, &user).await?;
+                if let Some(account) = account {
+                    if !ctx.hooks.application_access.may_use(&account, client).await {
+                        tracing::info!(client_id = %client.client_id, "password grant: the user may not use this application");
+                        return Err(invalid());
+                    }
+                }
+                user
+            }
             SignIn::Failed => {
                 tracing::info!(client_id = %client.client_id, "password grant: invalid credentials");
                 return Err(invalid());

@@ -59,7 +59,7 @@ impl GrantHandler for RefreshTokenGrant {
             return Err(invalid_grant());
         }
         // A deactivated user's refresh tokens are refused, and kept for a re-activation.
-        if !user_allowed(ctx.store, rt.user_id).await? {
+        if !user_allowed(ctx, rt.user_id).await? {
             tracing::info!(client_id = %client.client_id, user_id = rt.user_id, "refresh token of an inactive user refused");
             return Err(invalid_grant());
         }

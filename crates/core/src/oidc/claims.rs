@@ -12,6 +12,7 @@
 use serde_json::{Map, Value};
 
 use crate::models::User;
+use crate::users::Account;
 
 /// DOT's default `oidc_claim_scope`: the scope that releases each standard claim.
 pub fn claim_scope(claim: &str) -> Option<&'static str> {
@@ -69,39 +70,30 @@ impl ClaimsRequest {
     }
 }
 
-/// Every standard claim the user store has a value for.
-fn available(user: &User) -> Map<String, Value> {
-    let mut m = Map::new();
-    let name = format!("{} {}", user.first_name.trim(), user.last_name.trim());
-    let name = name.trim();
-    if !name.is_empty() {
-        m.insert("name".into(), name.into());
-    }
-    if !user.first_name.is_empty() {
-        m.insert("given_name".into(), user.first_name.clone().into());
-    }
-    if !user.last_name.is_empty() {
-        m.insert("family_name".into(), user.last_name.clone().into());
-    }
-    m.insert("preferred_username".into(), user.username.clone().into());
-    if !user.email.is_empty() {
-        m.insert("email".into(), user.email.clone().into());
-    }
-    m
-}
-
 /// The user's claims released by `scopes` and by the `requested` members (`sub` included).
 pub fn user_claims(
     user: &User,
     scopes: &[String],
     requested: &Map<String, Value>,
 ) -> Map<String, Value> {
+    account_claims(&crate::users::account_of_user(user), scopes, requested)
+}
+
+/// The account's claims released by `scopes` and by the `requested` members (`sub` included).
+pub fn account_claims(
+    account: &Account,
+    scopes: &[String],
+    requested: &Map<String, Value>,
+) -> Map<String, Value> {
     let mut out = Map::new();
-    out.insert("sub".into(), user.id.to_string().into());
-    for (name, value) in available(user) {
-        let by_scope = claim_scope(&name).is_some_and(|s| scopes.iter().any(|g| g == s));
-        if by_scope || requested.contains_key(&name) {
-            out.insert(name, value);
+    out.insert("sub".into(), account.subject.clone().into());
+    for (name, value) in &account.claims {
+        if name == "sub" {
+            continue;
+        }
+        let by_scope = claim_scope(name).is_some_and(|s| scopes.iter().any(|g| g == s));
+        if by_scope || requested.contains_key(name) {
+            out.insert(name.clone(), value.clone());
         }
     }
     out

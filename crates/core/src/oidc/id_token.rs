@@ -15,14 +15,16 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::claims::{user_claims, ClaimsRequest};
+use super::claims::{account_claims, ClaimsRequest};
 use super::keys::{key_set, KeyAlgorithm};
 use crate::context::Ctx;
 use crate::error::{ErrorCode, OAuthError};
+use crate::hooks::{merge_claims, ClaimsTarget};
 use crate::issuance::Minted;
 use crate::metadata::issuer;
 use crate::models::{Algorithm, Application, Id, IdToken, NewIdToken};
 use crate::scopes::parse_scopes;
+use crate::users::account_by_id;
 
 /// Is an ID token due for this scope? OIDC on and `openid` granted (DOT §5).
 pub fn wants_id_token(settings: &crate::Settings, scope: &str) -> bool {
@@ -129,9 +131,7 @@ pub async fn prepare_id_token(
     application: &Application,
     spec: &IdTokenSpec<'_>,
 ) -> Result<PreparedIdToken, OAuthError> {
-    let user = ctx
-        .store
-        .get_user(spec.user_id)
+    let account = account_by_id(ctx, spec.user_id)
         .await?
         .ok_or_else(|| server_error("the ID token's user does not exist"))?;
     let scopes = parse_scopes(spec.scope);
@@ -140,7 +140,13 @@ pub async fn prepare_id_token(
     let expires = ctx.now.saturating_add(Duration::seconds(lifetime));
     let jti = Uuid::new_v4();
 
-    let mut claims: Map<String, Value> = user_claims(&user, &scopes, &request.id_token);
+    let mut claims: Map<String, Value> = account_claims(&account, &scopes, &request.id_token);
+    let extra = ctx
+        .hooks
+        .claims
+        .additional_claims(&account, Some(application), &scopes, ClaimsTarget::IdToken)
+        .await;
+    merge_claims(&mut claims, extra);
     claims.insert("iss".into(), issuer(ctx.settings).into());
     claims.insert("aud".into(), application.client_id.clone().into());
     claims.insert("iat".into(), ctx.now.unix_timestamp().into());
@@ -164,7 +170,7 @@ pub async fn prepare_id_token(
 
     let jwt = sign(ctx, application, &claims).await?;
     let record = NewIdToken {
-        user_id: Some(user.id),
+        user_id: Some(spec.user_id),
         application_id: Some(application.id),
         jti,
         expires,

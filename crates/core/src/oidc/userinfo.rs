@@ -7,12 +7,13 @@
 
 use serde_json::{Map, Value};
 
-use super::claims::{user_claims, ClaimsRequest};
+use super::claims::{account_claims, ClaimsRequest};
 use crate::context::Ctx;
 use crate::error::{ErrorCode, OAuthError};
+use crate::hooks::{merge_claims, ClaimsTarget};
 use crate::scopes::parse_scopes;
 use crate::token_checksum::token_checksum;
-use crate::user_status::is_allowed;
+use crate::users::account_by_id;
 
 /// RFC 6750 `invalid_token`, with DOT's description.
 pub fn invalid_token() -> OAuthError {
@@ -42,8 +43,8 @@ pub async fn userinfo(ctx: &Ctx<'_>, token: &str) -> Result<Map<String, Value>, 
             .with_description("The access token was not issued for a user."));
     };
     // A deactivated (or deleted) user's tokens are refused while they are.
-    let user = match ctx.store.get_user(user_id).await? {
-        Some(u) if is_allowed(Some(&u)) => u,
+    let account = match account_by_id(ctx, user_id).await? {
+        Some(a) if a.is_active => a,
         _ => return Err(invalid_token()),
     };
     let request = match at.id_token_id {
@@ -53,5 +54,21 @@ pub async fn userinfo(ctx: &Ctx<'_>, token: &str) -> Result<Map<String, Value>, 
         },
         None => ClaimsRequest::default(),
     };
-    Ok(user_claims(&user, &scopes, &request.userinfo))
+    let mut claims = account_claims(&account, &scopes, &request.userinfo);
+    let application = match at.application_id {
+        Some(id) => ctx.store.get_application(id).await?,
+        None => None,
+    };
+    let extra = ctx
+        .hooks
+        .claims
+        .additional_claims(
+            &account,
+            application.as_ref(),
+            &scopes,
+            ClaimsTarget::Userinfo,
+        )
+        .await;
+    merge_claims(&mut claims, extra);
+    Ok(claims)
 }
