@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::Response;
 use oauth_toolkit_axum::endpoints::{metadata, oidc};
-use oauth_toolkit_axum::AppState;
+use oauth_toolkit_axum::Provider as AppState;
 use oauth_toolkit_core::oidc::keys::{activation_delay, key_set, retire_key, rotate, KeyAlgorithm};
 use oauth_toolkit_core::{Clock, FixedClock, Settings};
 use oauth_toolkit_store::stats::round_trips;
@@ -112,7 +112,7 @@ async fn hits_send_no_statement_and_rotation_publishes_first(env: Env) {
     assert_eq!(round_trips(), before + 1, "discovery shares the read");
 
     // Published now, but it signs only after twice the cache lifetime.
-    assert_eq!(activation_delay(&state.settings), Duration::seconds(20));
+    assert_eq!(activation_delay(state.settings()), Duration::seconds(20));
     clock.set(t0 + Duration::seconds(19));
     assert_eq!(signer(&state, None).await, first_kid[0]);
     clock.set(t0 + Duration::seconds(20));

@@ -362,9 +362,9 @@ async fn settings_cannot_make_a_request_panic(env: Env) {
         ..Settings::default()
     };
     let clock = Arc::new(oauth_toolkit_core::SystemClock);
-    let state = oauth_toolkit_axum::AppState::new(absurd.clone(), db.store(), clock, vec![7; 64]);
+    let state = oauth_toolkit_axum::Provider::new(absurd.clone(), db.store(), clock, vec![7; 64]);
     assert!(
-        matches!(state, Err(oauth_toolkit_axum::StateError::Settings(ref e)) if e.key == "access_token_expire_seconds"),
+        matches!(state, Err(oauth_toolkit_axum::Error::Settings(ref e)) if e.key == "access_token_expire_seconds"),
         "{:?}",
         state.err()
     );

@@ -6,9 +6,28 @@ use axum::response::{IntoResponse, Response};
 use oauth_toolkit_core::error::{ErrorCode, OAuthError};
 use oauth_toolkit_core::store::StoreError;
 
+/// Why building or running the provider failed, for library users. Protocol errors that
+/// reach a client stay [`OAuthError`] (RFC 6749 §5.2).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting the loader would refuse (`Settings::validate`); names the key.
+    #[error(transparent)]
+    Settings(#[from] oauth_toolkit_core::settings::SettingsError),
+    /// The storage failed (loading the secret key, …).
+    #[error("storage failure: {0}")]
+    Store(#[from] StoreError),
+    /// A template in `template_dir` does not compile.
+    #[error(transparent)]
+    Templates(#[from] crate::templates::TemplateError),
+    /// No key can be derived from the secret key (it is empty).
+    #[error("cannot derive keys from the secret key")]
+    SecretKey(#[from] oauth_toolkit_core::crypto::CryptoError),
+}
+
 /// An error a handler returns.
 #[derive(Debug, thiserror::Error)]
-pub enum WebError {
+pub(crate) enum WebError {
     #[error(transparent)]
     OAuth(#[from] OAuthError),
     #[error("storage failure")]

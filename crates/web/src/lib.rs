@@ -17,9 +17,11 @@ pub mod session;
 mod state;
 pub mod templates;
 
-pub use error::{no_store, oauth_error_response, WebError};
-pub use router::{router, router_with, ServerLimits};
+pub(crate) use error::WebError;
+pub use error::{no_store, oauth_error_response, Error};
+pub use router::{router, router_with, server_layers, ServerLimits};
 pub use serve::serve;
 pub use session::{CookieSessionUser, CurrentUser, SessionUser};
-pub use state::{load_secret_key, AppState, StateError};
+pub(crate) use state::Provider as AppState;
+pub use state::{load_secret_key, Provider, ProviderBuilder, ProviderParts};
 pub use templates::Templates;

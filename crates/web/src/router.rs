@@ -1,4 +1,4 @@
-//! The router: `/health`, `/`, and the OAuth endpoints under `url_prefix` (DOT's `o/`).
+//! The routers a [`crate::Provider`] hands out, and the binary's whole router built from them.
 
 use std::time::Duration;
 
@@ -82,14 +82,92 @@ fn oidc_routes(settings: &oauth_toolkit_core::Settings) -> Router<AppState> {
         )
 }
 
-/// The provider's routes, ready to serve or to merge into an application's router.
-pub fn router(state: AppState, limits: &ServerLimits) -> Router {
-    router_with(state, limits, Router::new())
+impl AppState {
+    /// The protocol endpoints (`authorize/`, `token/`, `revoke_token/`, `introspect/`, the
+    /// device flow, RFC 8414 metadata and, while OIDC is on, discovery, JWKS, userinfo and
+    /// RP-initiated logout), at paths relative to where they are nested:
+    /// `app.nest(provider.mount_path(), provider.endpoints())`. No fallback, no layers
+    /// beyond the fair slow-hash gate the endpoints need; a mount elsewhere than
+    /// [`Provider::mount_path`] is logged once (the metadata would name wrong URLs).
+    pub fn endpoints<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        endpoint_routes(&self.settings)
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                check_mount,
+            ))
+            .layer(axum::middleware::from_fn(crate::peer::fair_slow_hashes))
+            .with_state(self.clone())
+    }
+
+    /// RFC 8414 §3.1: an issuer with a path (`/o`) has its metadata at the root under
+    /// `/.well-known/oauth-authorization-server/o`. Merge at the application's root.
+    pub fn well_known<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let prefix = self.settings.url_prefix.clone();
+        let r = Router::new();
+        let r = if prefix.is_empty() {
+            r
+        } else {
+            r.route(
+                &format!("/.well-known/oauth-authorization-server{prefix}"),
+                get(crate::endpoints::metadata::authorization_server),
+            )
+        };
+        r.with_state(self.clone())
+    }
+
+    /// The provider's login (at `login_url` when it is a local path) and logout
+    /// (`/accounts/logout/`) pages. Optional: an application with its own login brings a
+    /// [`crate::CurrentUser`] instead. Merge at the application's root.
+    pub fn login_pages<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        crate::pages::routes(&self.settings)
+            .layer(axum::middleware::from_fn(crate::peer::fair_slow_hashes))
+            .with_state(self.clone())
+    }
+
+    /// `GET /`: a page linking what a user can do (the binary's home page).
+    pub fn home<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        Router::new()
+            .route("/", get(crate::home::home))
+            .with_state(self.clone())
+    }
+
+    /// `GET /health`: 200 while the database answers, else 503.
+    pub fn health<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        Router::new()
+            .route("/health", get(crate::health::health))
+            .with_state(self.clone())
+    }
+
+    /// `app` with the endpoints nested at [`Provider::mount_path`] and the root metadata.
+    pub fn mount<S: Clone + Send + Sync + 'static>(&self, app: Router<S>) -> Router<S> {
+        let prefix = self.settings.url_prefix.clone();
+        let app = if prefix.is_empty() {
+            app.merge(self.endpoints())
+        } else {
+            app.nest(&prefix, self.endpoints())
+        };
+        app.merge(self.well_known())
+    }
 }
 
-/// The provider's routes plus `extra` (an API protected with [`crate::resource`], such as
-/// [`crate::resource::demo::router`]) under the same limits, fallback and tracing.
-pub fn router_with(state: AppState, limits: &ServerLimits, extra: Router<AppState>) -> Router {
+/// The layers the binary puts around everything: the body limit (413, closing the
+/// connection), the request timeout (408) and request tracing without query strings.
+pub fn server_layers(
+    router: Router,
+    settings: &oauth_toolkit_core::Settings,
+    limits: &ServerLimits,
+) -> Router {
+    router
+        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(axum::middleware::map_response(close_after_413))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+fn endpoint_routes(settings: &oauth_toolkit_core::Settings) -> Router<AppState> {
     use crate::endpoints::{introspect, metadata, revoke, token};
     let oauth = Router::new()
         .route(
@@ -114,37 +192,58 @@ pub fn router_with(state: AppState, limits: &ServerLimits, extra: Router<AppStat
             "/.well-known/oauth-authorization-server",
             get(metadata::authorization_server),
         );
-    let oauth = if state.settings.oidc_enabled {
-        oauth.merge(oidc_routes(&state.settings))
+    if settings.oidc_enabled {
+        oauth.merge(oidc_routes(settings))
     } else {
         oauth
-    };
-    let prefix = state.settings.url_prefix.clone();
-    let max_body = state.settings.max_body_bytes;
-    let app = Router::new()
-        .route("/", get(crate::home::home))
-        .route("/health", get(crate::health::health))
-        .merge(crate::pages::routes(&state.settings))
-        .merge(extra);
-    let app = if prefix.is_empty() {
-        app.merge(oauth)
-    } else {
-        // RFC 8414 §3.1: the well-known location of an issuer with a path (`{prefix}`).
-        app.nest(&prefix, oauth).route(
-            &format!("/.well-known/oauth-authorization-server{prefix}"),
-            get(metadata::authorization_server),
-        )
-    };
-    app.fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
-        .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(axum::middleware::map_response(close_after_413))
-        .layer(axum::middleware::from_fn(crate::peer::fair_slow_hashes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            limits.request_timeout,
-        ))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .with_state(state)
+    }
+}
+
+/// Logs once when the endpoints are nested somewhere else than the configured mount path:
+/// the issuer and every URL in the metadata would then be wrong.
+async fn check_mount(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.load(std::sync::atomic::Ordering::Relaxed) {
+        if let Some(original) = request.extensions().get::<axum::extract::OriginalUri>() {
+            let full = original.path();
+            let mounted = full.strip_suffix(request.uri().path()).unwrap_or("");
+            if mounted != state.settings.url_prefix
+                && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                tracing::error!(
+                    mounted_at = %oauth_toolkit_core::redact::Sanitized(mounted),
+                    mount_path = %state.settings.url_prefix,
+                    "the endpoints are nested at another path than the provider's mount path; \
+                     set it with ProviderBuilder::issuer or url_prefix"
+                );
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// Everything the `oauth-toolkit` binary serves: home, health, login pages, the endpoints
+/// under `url_prefix`, with a 404 fallback and the server layers.
+pub fn router(state: AppState, limits: &ServerLimits) -> Router {
+    router_with(state, limits, Router::new())
+}
+
+/// [`router`] plus `extra` (an API protected with [`crate::resource`], such as
+/// [`crate::resource::demo::router`]).
+pub fn router_with(state: AppState, limits: &ServerLimits, extra: Router<AppState>) -> Router {
+    let app: Router = Router::new()
+        .merge(state.home())
+        .merge(state.health())
+        .merge(state.login_pages())
+        .merge(extra.with_state(state.clone()));
+    let app = state
+        .mount(app)
+        .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") });
+    server_layers(app, &state.settings, limits)
 }
 
 /// The span of a request: method and path only. The query string is left out, since it

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use oauth_toolkit_axum::resource::demo;
-use oauth_toolkit_axum::{router, router_with, serve, AppState, ServerLimits};
+use oauth_toolkit_axum::{router, router_with, serve, Provider, ServerLimits};
 use oauth_toolkit_core::{Settings, SystemClock};
 use oauth_toolkit_store::stats::round_trips;
 
@@ -60,7 +60,7 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         tracing::info!("demo API: scopes music:read and music:write added to the default scopes");
     }
     let limits = ServerLimits::from_settings(&settings);
-    let state = AppState::new(settings, db.store(), Arc::new(SystemClock), secret_key)
+    let state = Provider::new(settings, db.store(), Arc::new(SystemClock), secret_key)
         .context("cannot build the application state")?;
     let app = if args.demo_api {
         tracing::info!("demo API mounted at /api/ (hello, scoped, rw, music, …)");

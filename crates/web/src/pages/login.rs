@@ -130,15 +130,8 @@ pub async fn login_submit(State(state): State<AppState>, request: Request) -> Re
         && username.chars().count() <= MAX_USERNAME
         && password.len() <= MAX_PASSWORD;
     let outcome = if plausible {
-        sign_in(
-            &*state.store,
-            &state.settings,
-            username,
-            password,
-            peer_addr(&parts),
-            now,
-        )
-        .await
+        let ctx = state.ctx().with_peer(peer_addr(&parts));
+        sign_in(&ctx, username, password).await
     } else {
         Ok(SignIn::Failed)
     };

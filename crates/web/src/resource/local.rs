@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use oauth_toolkit_core::store::{Store, StoreError};
 use oauth_toolkit_core::token_checksum::token_checksum;
 use oauth_toolkit_core::user_status::owner_allowed;
+use oauth_toolkit_core::users::UserSource;
 use oauth_toolkit_core::Clock;
 
 use super::cache::{TtlCache, DEFAULT_MAX_ENTRIES};
@@ -24,6 +25,7 @@ pub struct LocalValidator {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     cache: Option<(TtlCache, Duration)>,
+    users: Option<Arc<dyn UserSource>>,
 }
 
 impl LocalValidator {
@@ -33,7 +35,15 @@ impl LocalValidator {
             store,
             clock,
             cache: None,
+            users: None,
         }
+    }
+
+    /// Ask `users` about a token's owner (an application's own users; `None`: the
+    /// provider's user table, read with the token).
+    pub fn with_users(mut self, users: Option<Arc<dyn UserSource>>) -> Self {
+        self.users = users;
+        self
     }
 
     /// Remember recognised tokens for at most `ttl` (zero: no cache), in at most
@@ -60,12 +70,21 @@ impl LocalValidator {
             return Ok(None);
         }
         let user = at.user_id.and(found.user);
+        let (subject, username) = match (&user, &self.users) {
+            (None, _) => (None, None),
+            (Some(u), None) => (Some(u.id.to_string()), Some(u.username.clone())),
+            // The row is a link: its username is the application's subject.
+            (Some(u), Some(source)) => match source.find_by_subject(&u.username).await? {
+                Some(a) if a.is_active => (Some(a.subject), Some(a.username)),
+                _ => return Ok(None),
+            },
+        };
         Ok(Some(ValidToken {
             scope: at.scope,
             expires: Some(at.expires),
             client_id: application.as_ref().map(|a| a.client_id.clone()),
-            username: user.as_ref().map(|u| u.username.clone()),
-            subject: user.as_ref().map(|u| u.id.to_string()),
+            username,
+            subject,
             user,
             application,
             token_id: Some(at.id),

@@ -36,6 +36,7 @@ use axum::extract::FromRef;
 use axum::http::request::Parts;
 use axum::http::Method;
 use oauth_toolkit_core::store::Store;
+use oauth_toolkit_core::users::UserSource;
 use oauth_toolkit_core::{Clock, Settings, SystemClock};
 use subtle::ConstantTimeEq;
 
@@ -213,12 +214,25 @@ impl ResourceServer {
         store: Option<Arc<dyn Store>>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        Self::from_settings_with_users(settings, store, None, clock)
+    }
+
+    /// [`Self::from_settings`] for an application that brings its own users: a local
+    /// token's owner is asked of `users` (active? subject, username).
+    pub fn from_settings_with_users(
+        settings: &Settings,
+        store: Option<Arc<dyn Store>>,
+        users: Option<Arc<dyn UserSource>>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let config = ResourceConfig::from_settings(settings);
         let remote = remote_validator(settings, clock.clone());
         let validator: Arc<dyn TokenValidator> = match (store, remote) {
             (Some(store), remote) => {
                 let cache = Duration::from_secs(settings.resource_server_local_cache_seconds);
-                let local = LocalValidator::new(store, clock.clone()).with_cache(cache);
+                let local = LocalValidator::new(store, clock.clone())
+                    .with_cache(cache)
+                    .with_users(users);
                 match remote {
                     Some(remote) => Arc::new(Fallback {
                         first: local,
