@@ -41,6 +41,9 @@ pub mod token_derivation;
 pub mod user_status;
 pub mod users;
 
+/// The attribute the storage, user-source and hook traits are written with, so an implementor
+/// needs no dependency of its own.
+pub use async_trait::async_trait;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::OAuthError;
 pub use settings::Settings;
