@@ -48,20 +48,7 @@ pub fn resolve_requested(
     settings: &crate::settings::Settings,
     requested: Option<&str>,
 ) -> Result<Vec<String>, crate::error::OAuthError> {
-    use crate::error::{ErrorCode, OAuthError};
-    let Some(requested) = requested.filter(|s| !s.trim().is_empty()) else {
-        return Ok(settings.default_scope_names());
-    };
-    let available = settings.scopes();
-    let scopes = parse_scopes(requested);
-    if scopes
-        .iter()
-        .any(|s| !is_valid_scope_token(s) || !available.contains_key(s))
-    {
-        return Err(OAuthError::new(ErrorCode::InvalidScope)
-            .with_description("The requested scope is invalid, unknown, or malformed."));
-    }
-    Ok(scopes)
+    resolve_with(&crate::hooks::SettingsScopes, settings, None, requested)
 }
 
 /// [`resolve_requested`] with the application's scopes backend (see
@@ -71,12 +58,20 @@ pub fn resolve_for(
     application: Option<&crate::models::Application>,
     requested: Option<&str>,
 ) -> Result<Vec<String>, crate::error::OAuthError> {
+    resolve_with(&*ctx.hooks.scopes, ctx.settings, application, requested)
+}
+
+fn resolve_with(
+    backend: &dyn crate::hooks::ScopesBackend,
+    settings: &crate::settings::Settings,
+    application: Option<&crate::models::Application>,
+    requested: Option<&str>,
+) -> Result<Vec<String>, crate::error::OAuthError> {
     use crate::error::{ErrorCode, OAuthError};
-    let backend = &ctx.hooks.scopes;
     let Some(requested) = requested.filter(|s| !s.trim().is_empty()) else {
-        return Ok(backend.default_scopes(ctx.settings, application));
+        return Ok(backend.default_scopes(settings, application));
     };
-    let available = backend.available_scopes(ctx.settings, application);
+    let available = backend.available_scopes(settings, application);
     let scopes = parse_scopes(requested);
     if scopes
         .iter()
