@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use crate::context::Ctx;
 use crate::models::User;
-use crate::password::{hash_password_async, verify_password_async, PasswordCheck};
+use crate::password::{hash_password_async, verify_decoy, verify_password_async, PasswordCheck};
 use crate::store::{StoreError, UserStore};
 use crate::throttle::{self, address_part, throttle_key, Limit, ThrottleKind, Throttled};
 
@@ -85,12 +85,6 @@ enum Checked {
     Account(crate::users::Account),
 }
 
-/// A hash to verify against when the username is unknown, so that a wrong username costs
-/// as much time as a wrong password and does not reveal which usernames exist. Fixed (its
-/// password is no secret) so that no request pays for creating it; a test keeps its cost equal
-/// to that of [`crate::password::hash_password`].
-const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$ZGVjb3lkZWNveWRlY295IQ$02CezQBikxQAwqHWIWWjnnwboO6N6me/0keoWFNQzyk";
-
 /// The active user with this username and password, or `None`. On success the login time is
 /// recorded, and a hash in an older format (e.g. Django's PBKDF2) is replaced by argon2id.
 pub async fn authenticate(
@@ -112,7 +106,7 @@ async fn check_credentials(
     password: &str,
 ) -> Result<Option<(User, bool)>, StoreError> {
     let Some(user) = store.find_user_by_username(username).await? else {
-        let _ = verify_password_async(password, DECOY_HASH).await;
+        verify_decoy(password).await;
         return Ok(None);
     };
     // Through the slow hash gate: off the async workers, at most one hash per core.
@@ -151,7 +145,7 @@ async fn complete_login(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::password::{hash_password, verify_password};
+    use crate::password::{hash_password, verify_password, DECOY_HASH};
     use argon2::password_hash::PasswordHash;
 
     #[test]

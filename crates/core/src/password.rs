@@ -117,6 +117,18 @@ pub fn is_slow_hash(stored: &str) -> bool {
     is_usable(stored) && (stored.starts_with("$argon2") || stored.starts_with("pbkdf2_sha256$"))
 }
 
+/// A hash to verify against when the username is unknown, so that a wrong username costs
+/// as much time as a wrong password and does not reveal which usernames exist. Fixed (its
+/// password is no secret) so that no request pays for creating it; a test keeps its cost equal
+/// to that of [`hash_password`].
+pub const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$ZGVjb3lkZWNveWRlY295IQ$02CezQBikxQAwqHWIWWjnnwboO6N6me/0keoWFNQzyk";
+
+/// Spend what checking a real password costs, for a username that does not exist: what a
+/// [`UserSource`](crate::users::UserSource) of an application's own calls on that path.
+pub async fn verify_decoy(password: &str) {
+    let _ = verify_password_async(password, DECOY_HASH).await;
+}
+
 /// [`verify_password`] through the slow hash gate (for request handlers). A task that fails
 /// (panic, runtime shutting down) is `Invalid`.
 pub async fn verify_password_async(password: &str, stored: &str) -> PasswordCheck {

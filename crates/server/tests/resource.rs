@@ -267,32 +267,9 @@ fn assert_insufficient(r: &Resp, scope: &str) {
 
 // ---- the example binary ---------------------------------------------------------------
 
-/// `protected-api`, built once per test run with the profile of this test binary (cargo does
-/// not build other packages' binaries for a package's tests).
+/// `protected-api`, built once per test process.
 fn example_binary() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let server = PathBuf::from(env!("CARGO_BIN_EXE_oauth-toolkit"));
-        let dir = server.parent().unwrap().to_path_buf();
-        let target = dir.parent().unwrap().to_path_buf();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        // `--workspace --bins`, not `-p protected-api`: with the whole workspace selected the
-        // dependencies' features unify exactly as for the test build, so nothing but the
-        // example itself is compiled (`scripts/test` builds it up front anyway).
-        cmd.args(["build", "--quiet", "--workspace", "--bins"])
-            .env("CARGO_TARGET_DIR", &target)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("cargo build -p protected-api");
-        assert!(status.success(), "cannot build the example");
-        let bin = dir.join("protected-api");
-        assert!(bin.exists(), "{} missing", bin.display());
-        bin
-    })
-    .clone()
+    workspace_binary("protected-api")
 }
 
 /// A running `protected-api`, killed on drop.

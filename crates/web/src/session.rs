@@ -26,6 +26,7 @@ use oauth_toolkit_core::generators::{random_string, ALPHANUMERIC};
 use oauth_toolkit_core::models::{Id, User};
 use oauth_toolkit_core::store::StoreError;
 use oauth_toolkit_core::token_checksum::token_checksum;
+use oauth_toolkit_core::users::{local_id_for_subject, row_allowed, subject_of_row};
 use serde::{Deserialize, Serialize};
 use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
@@ -43,17 +44,43 @@ const RANDOM_LENGTH: usize = 32;
 /// Who is logged in, as far as the provider needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionUser {
-    pub user_id: Id,
+    /// The user's subject (the OpenID Connect `sub`): the provider's user id, or the subject
+    /// the application's [`UserSource`](oauth_toolkit_core::users::UserSource) knows them by.
+    pub subject: String,
     /// When the user really authenticated (unix seconds), for OIDC `auth_time`.
     pub auth_time: i64,
     /// The session id, when the session has one (OIDC `sid`).
     pub sid: Option<String>,
 }
 
-/// Tells the provider who is logged in. Implement it to use an application's own login;
-/// set it with [`AppState::with_current_user`].
+impl SessionUser {
+    /// The provider's user row for this subject (a link row, created on first use, when the
+    /// users come from the application's source). `None`: no such user.
+    pub(crate) async fn local_id(&self, state: &AppState) -> Result<Option<Id>, StoreError> {
+        local_id_for_subject(&state.ctx(), &self.subject).await
+    }
+}
+
+/// The provider's user row of the signed-in user, if any (a store failure is logged and
+/// counts as signed out).
+pub(crate) async fn current_local_user(state: &AppState, parts: &Parts) -> Option<Id> {
+    let user = state.current_user.current_user(parts, state).await?;
+    match user.local_id(state).await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot map the signed-in subject; treated as signed out");
+            None
+        }
+    }
+}
+
+/// Tells the provider who is logged in. Implement it to use an application's own login and
+/// set it with [`ProviderBuilder::current_user`](crate::ProviderBuilder::current_user); the
+/// default is the provider's own login pages' cookie session ([`CookieSessionUser`]).
 #[async_trait]
 pub trait CurrentUser: Send + Sync {
+    /// The signed-in, active user of this request, or `None` (the provider then sends the
+    /// browser to `login_url` with `next`).
     async fn current_user(&self, parts: &Parts, state: &AppState) -> Option<SessionUser>;
 }
 
@@ -69,10 +96,10 @@ impl CurrentUser for CookieSessionUser {
         let (user_id, auth_time) = (session.uid?, session.auth_time?);
         let digest = session.uh.clone()?;
         // The session must still exist server-side (not logged out or revoked).
-        let now = state.clock.now();
-        let user = match state
+        let ctx = state.ctx();
+        let user = match ctx
             .store
-            .find_session_user(&session.checksum(), now)
+            .find_session_user(&session.checksum(), ctx.now)
             .await
         {
             Ok(Some(u)) => u,
@@ -87,8 +114,19 @@ impl CurrentUser for CookieSessionUser {
         if user.id != user_id || !user.is_active || !same {
             return None;
         }
+        // With the application's own users, the source says whether they are still active.
+        if ctx.users.is_some() {
+            match row_allowed(&ctx, Some(&user)).await {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot ask the user source; treated as logged out");
+                    return None;
+                }
+            }
+        }
         Some(SessionUser {
-            user_id,
+            subject: subject_of_row(&ctx, &user),
             auth_time,
             sid: Some(session.sid),
         })

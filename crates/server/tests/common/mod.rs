@@ -13,6 +13,33 @@ use std::time::{Duration, Instant};
 
 use oauth_toolkit_store::{Database, OpenOptions};
 
+/// A binary of another package of the workspace (an example), built once per test process
+/// with the profile of this test binary: cargo builds only this package's binaries for its
+/// tests. `--workspace --bins`, not `-p NAME`, so that the dependencies' features unify as
+/// for the test build and nothing but the binary itself is compiled (`scripts/test` builds
+/// them all up front anyway).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let server = PathBuf::from(env!("CARGO_BIN_EXE_oauth-toolkit"));
+    let dir = server.parent().unwrap().to_path_buf();
+    BUILT.get_or_init(|| {
+        let target = dir.parent().unwrap().to_path_buf();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "--workspace", "--bins"])
+            .env("CARGO_TARGET_DIR", &target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("cargo build --workspace --bins");
+        assert!(status.success(), "cannot build the workspace's binaries");
+    });
+    let bin = dir.join(name);
+    assert!(bin.exists(), "{} missing", bin.display());
+    bin
+}
+
 /// A scratch working directory and a database, for one test.
 pub struct Env {
     pub dir: tempfile::TempDir,

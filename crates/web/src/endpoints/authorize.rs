@@ -36,6 +36,7 @@ use minijinja::context;
 use oauth_toolkit_core::authorization::{
     self, AuthorizationError, AuthorizationRequest, EndUser, Next,
 };
+use oauth_toolkit_core::error::OAuthError;
 use oauth_toolkit_core::params::Params;
 
 use super::form_post::client_response;
@@ -95,9 +96,14 @@ async fn authorization_request(
     params: &Params,
     raw_query: Option<&str>,
 ) -> Response {
-    let user = state.current_user.current_user(parts, state).await;
+    let end_user = match state.current_user.current_user(parts, state).await {
+        Some(user) => match end_user(state, &user).await {
+            Ok(found) => found,
+            Err(e) => return error_response(state, AuthorizationError::Fatal(e)),
+        },
+        None => None,
+    };
     let ctx = state.ctx();
-    let end_user = user.as_ref().map(end_user);
     let outcome = authorization::authorize(&ctx, params, end_user.as_ref()).await;
     match outcome {
         Ok(Next::Login {
@@ -138,7 +144,14 @@ pub async fn authorize_post(State(state): State<AppState>, request: Request) -> 
     if !csrf_valid(session.as_ref(), &params) {
         return forbidden(&state);
     }
-    let Some(user) = state.current_user.current_user(&parts, &state).await else {
+    let user = match state.current_user.current_user(&parts, &state).await {
+        Some(user) => match end_user(&state, &user).await {
+            Ok(found) => found,
+            Err(e) => return error_response(&state, AuthorizationError::Fatal(e)),
+        },
+        None => None,
+    };
+    let Some(user) = user else {
         // Logged out meanwhile: log in again, then see the consent page again.
         let params: Params = params
             .iter()
@@ -149,19 +162,27 @@ pub async fn authorize_post(State(state): State<AppState>, request: Request) -> 
     };
     let allow = is_truthy(params.all("allow").first().copied());
     let ctx = state.ctx();
-    match authorization::decide(&ctx, &params, &end_user(&user), allow).await {
+    match authorization::decide(&ctx, &params, &user, allow).await {
         Ok(response) => client_response(&state, &response),
         Err(e) => error_response(&state, e),
     }
 }
 
-/// The session's user as the protocol core sees them (`auth_time` and `sid` feed OIDC).
-fn end_user(user: &crate::session::SessionUser) -> EndUser {
-    EndUser {
-        id: user.user_id,
+/// The session's user as the protocol core sees them (`auth_time` and `sid` feed OIDC);
+/// `None` when the subject names no user.
+async fn end_user(
+    state: &AppState,
+    user: &crate::session::SessionUser,
+) -> Result<Option<EndUser>, OAuthError> {
+    let id = user
+        .local_id(state)
+        .await
+        .map_err(OAuthError::server_error)?;
+    Ok(id.map(|id| EndUser {
+        id,
         auth_time: time::OffsetDateTime::from_unix_timestamp(user.auth_time).ok(),
         sid: user.sid.clone(),
-    }
+    }))
 }
 
 /// Django's checkbox rule: absent, empty and "false" (any case) are false.

@@ -30,7 +30,7 @@ use crate::csrf::{csrf_valid, forbidden, CSRF_FIELD};
 use crate::form::parse_urlencoded;
 use crate::pages::login::read_form;
 use crate::pages::{redirect, render, set_cookie};
-use crate::session::Session;
+use crate::session::{current_local_user, Session};
 use crate::AppState;
 
 /// The confirmation and error page (DOT's name).
@@ -81,8 +81,8 @@ pub async fn logout_post(State(state): State<AppState>, request: Request) -> Res
             StatusCode::BAD_REQUEST,
         );
     }
-    let user = state.current_user.current_user(&parts, &state).await;
-    log_out(&state, &parts, &request, user.map(|u| u.user_id)).await
+    let user = current_local_user(&state, &parts).await;
+    log_out(&state, &parts, &request, user).await
 }
 
 /// A logout request (GET, or POST from the RP): validate, then ask or log out. `by_post`: a
@@ -98,11 +98,7 @@ async fn logout_request(
         Ok(r) => r,
         Err(e) => return error_page(state, &e),
     };
-    let user = state
-        .current_user
-        .current_user(parts, state)
-        .await
-        .map(|u| u.user_id);
+    let user = current_local_user(state, parts).await;
     if (by_post && user.is_some()) || must_prompt(&ctx, &request, user) {
         return confirm_page(state, parts, &request);
     }

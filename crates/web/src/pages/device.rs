@@ -26,7 +26,7 @@ use oauth_toolkit_core::device_verification::{
     Decision, EntryError,
 };
 use oauth_toolkit_core::error::OAuthError;
-use oauth_toolkit_core::models::{Application, DeviceGrant, DeviceGrantStatus};
+use oauth_toolkit_core::models::{Application, DeviceGrant, DeviceGrantStatus, Id};
 use oauth_toolkit_core::params::Params;
 use oauth_toolkit_core::throttle::describe_wait;
 
@@ -35,7 +35,7 @@ use super::{error_page, login_location, redirect, render, set_cookie};
 use crate::csrf::{csrf_valid, forbidden};
 use crate::endpoints::authorize::original_path;
 use crate::form::parse_urlencoded;
-use crate::session::{Session, SessionUser};
+use crate::session::Session;
 use crate::AppState;
 
 /// DOT's template names.
@@ -70,10 +70,14 @@ fn grant_path(state: &AppState, page: &str, client_id: &str, user_code: &str) ->
     )
 }
 
-/// The logged-in user, or the redirect to the login page that comes back here.
-async fn require_user(state: &AppState, parts: &Parts) -> Result<SessionUser, Response> {
+/// The logged-in user's row id, or the redirect to the login page that comes back here.
+async fn require_user(state: &AppState, parts: &Parts) -> Result<Id, Response> {
     if let Some(user) = state.current_user.current_user(parts, state).await {
-        return Ok(user);
+        match user.local_id(state).await {
+            Ok(Some(id)) => return Ok(id),
+            Ok(None) => {}
+            Err(e) => return Err(failure(state, OAuthError::server_error(e))),
+        }
     }
     let path = original_path(parts);
     let next = match parts.uri.query().filter(|q| !q.is_empty()) {
@@ -178,7 +182,7 @@ pub async fn user_code_submit(State(state): State<AppState>, request: Request) -
     };
     let input = params.all("user_code").first().copied().unwrap_or("");
     let ctx = state.ctx();
-    match enter_user_code(&ctx, user.user_id, input).await {
+    match enter_user_code(&ctx, user, input).await {
         Ok(Ok(grant)) => redirect(
             &state,
             &grant_path(&state, CONFIRM_PATH, &grant.client_id, &grant.user_code),
@@ -212,14 +216,14 @@ async fn load(
     parts: &Parts,
     path: Result<Path<(String, String)>, PathRejection>,
     missing: &str,
-) -> Result<(SessionUser, DeviceGrant, Application), Response> {
+) -> Result<(Id, DeviceGrant, Application), Response> {
     let user = require_user(state, parts).await?;
     // Undecodable segments (bad escapes, not UTF-8) name no grant.
     let Ok(Path((client_id, user_code))) = path else {
         return Err(not_found(state, missing));
     };
     let ctx = state.ctx();
-    match grant_of_user(&ctx, &client_id, &user_code, user.user_id).await {
+    match grant_of_user(&ctx, &client_id, &user_code, user).await {
         Ok(Some((grant, app))) => Ok((user, grant, app)),
         Ok(None) => Err(not_found(state, missing)),
         Err(e) => Err(failure(state, e)),
@@ -300,7 +304,7 @@ pub async fn confirm_submit(
             "Choose Accept or Deny.",
         );
     };
-    match decide(&state.ctx(), &grant, user.user_id, decision).await {
+    match decide(&state.ctx(), &grant, user, decision).await {
         Ok(_) => redirect(&state, &status_location(&state, &grant)),
         Err(e) => failure(&state, e),
     }

@@ -187,7 +187,9 @@ async fn session_or_token(method: Method, who: SessionOrToken<Read>) -> Json<Val
         Caller::Session(user) => Json(json!({
             "endpoint": "session-or-token",
             "method": method.as_str(),
-            "session_user_id": user.user_id,
+            // The provider's own users: the subject is their numeric id.
+            "session_user_id": user.subject.parse::<i64>().ok(),
+            "session_subject": user.subject,
         })),
     }
 }
