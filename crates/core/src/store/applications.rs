@@ -1,0 +1,31 @@
+//! Registered clients.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::models::*;
+
+#[async_trait]
+pub trait ApplicationStore: Send + Sync {
+    async fn create_application(
+        &self,
+        app: NewApplication,
+        now: OffsetDateTime,
+    ) -> Result<Application, StoreError>;
+    async fn get_application(&self, id: Id) -> Result<Option<Application>, StoreError>;
+    async fn find_application_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Application>, StoreError>;
+    async fn list_applications_for_user(&self, user_id: Id)
+        -> Result<Vec<Application>, StoreError>;
+    /// Save every editable field of `app` (matched by id); returns the stored row.
+    async fn update_application(
+        &self,
+        app: &Application,
+        now: OffsetDateTime,
+    ) -> Result<Option<Application>, StoreError>;
+    /// Delete an application and (by cascade) its grants and tokens.
+    async fn delete_application(&self, id: Id) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,44 @@
+//! Authorization codes.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::models::*;
+
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    async fn create_grant(&self, grant: NewGrant, now: OffsetDateTime)
+        -> Result<Grant, StoreError>;
+    async fn find_grant(&self, code_checksum: &str) -> Result<Option<Grant>, StoreError>;
+    /// Mark the code used, atomically: of any number of concurrent callers exactly one
+    /// gets [`Consumed::Now`].
+    async fn consume_grant(
+        &self,
+        code_checksum: &str,
+        now: OffsetDateTime,
+    ) -> Result<Consumed<Grant>, StoreError>;
+    async fn delete_grant(&self, id: Id) -> Result<bool, StoreError>;
+    /// Exchange a code, in one transaction: consume it only if it is unconsumed and was
+    /// issued to `application_id`, then write the ID token record (if any), the access token
+    /// linked to it and the refresh token. All of it happens or none of it, so a replay that
+    /// sees the code consumed and revokes its family finds every row of the winner.
+    async fn redeem_grant(
+        &self,
+        grant_id: Id,
+        application_id: Id,
+        id_token: Option<NewIdToken>,
+        pair: NewTokenPair,
+        now: OffsetDateTime,
+    ) -> Result<Redemption, StoreError>;
+}
+
+/// The outcome of [`GrantStore::redeem_grant`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// This call consumed the code and wrote these rows (the tokens, the ID token record).
+    Issued(Box<(IssuedTokens, Option<IdToken>)>),
+    /// The code is consumed (by a concurrent call, or before), gone, or another
+    /// application's: nothing was written.
+    NotRedeemable,
+}
