@@ -1,7 +1,7 @@
 //! The authorization endpoint (RFC 6749 §3.1, §4.1.1–4.1.2, §4.2.1–4.2.2) as pure steps:
 //! validate the request, decide what the user agent sees next, and issue or refuse.
 //!
-//! Read [`validate`] as the list DOT and oauthlib apply (`dot-features.md` §1.1 step 3):
+//! Read [`validate`] as the list DOT and oauthlib apply:
 //!
 //! 1. duplicated `client_id`, `response_type`, `redirect_uri`, `scope` or `state` → fatal;
 //! 2. `client_id` missing or unknown → fatal;
@@ -16,7 +16,7 @@
 //! redirects, so an attacker cannot use the endpoint as an open redirector, and the registered
 //! URIs are never disclosed. Any later error is sent back to the client: in the query for
 //! response types that issue a code, in the fragment for those that issue tokens from this
-//! endpoint (RFC 6749 §4.2.2.1; DOT always uses the query, §13 #6), or, with
+//! endpoint (RFC 6749 §4.2.2.1; DOT always uses the query), or, with
 //! `response_mode=form_post` (OAuth 2.0 Form Post Response Mode), in an auto-submitting form
 //! the web layer renders from the [`ClientResponse`].
 //!
@@ -151,7 +151,7 @@ impl ResponseType {
         )
     }
 
-    /// DOT §2.1: the application grant types that may use this response type.
+    /// DOT's rule: the application grant types that may use this response type.
     pub fn allowed_grant_types(self) -> &'static [GrantType] {
         match self {
             ResponseType::Code => &[GrantType::AuthorizationCode],
@@ -778,7 +778,7 @@ pub enum Next {
 }
 
 /// The GET side of the endpoint for `user` (`None`: nobody is logged in), following
-/// `dot-features.md` §1.1 and §5.5 with the OpenID Connect answers for `prompt`, `max_age`
+/// DOT's authorization view with the OpenID Connect answers for `prompt`, `max_age`
 /// and `id_token_hint` (Core §3.1.2.1, §3.1.2.3, §3.1.2.6).
 pub async fn authorize(
     ctx: &Ctx<'_>,
@@ -834,7 +834,7 @@ pub async fn authorize(
         return approve(ctx, &request, user).await.map(Next::Redirect);
     }
     if request.prompt.none {
-        // No user interaction allowed (OIDC Core §3.1.2.1), so no consent page (DOT §13 #2).
+        // No user interaction allowed (OIDC Core §3.1.2.1), so no consent page.
         return Err(request.error_redirect(OAuthError::new(ErrorCode::ConsentRequired)));
     }
     Ok(Next::Consent(Box::new(request)))
@@ -842,7 +842,7 @@ pub async fn authorize(
 
 /// May this request be granted without asking? `skip_authorization` applications always;
 /// with `approval_prompt=auto` or `prompt=none`, when the user already holds a live token for
-/// the application covering every requested scope (DOT's rule, §13 #15: the consent given
+/// the application covering every requested scope (DOT's rule: the consent given
 /// before). `prompt=consent` always asks.
 pub async fn auto_approved(
     ctx: &Ctx<'_>,

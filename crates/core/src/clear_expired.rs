@@ -1,4 +1,4 @@
-//! DOT's `clear_expired()` (the `cleartokens` command), step for step (inventory §7.8):
+//! DOT's `clear_expired()` (the `cleartokens` command), step for step:
 //! which rows go is decided here; the store deletes them in bounded batches.
 //!
 //! On SQLite the batches are also bounded in time and paced (see [`SINGLE_WRITER_BATCH_TIME`]):

@@ -1,5 +1,5 @@
 //! Client authentication at the token, revocation and introspection endpoints
-//! (RFC 6749 §2.3, DOT inventory §3): HTTP Basic or body credentials, public clients by
+//! (RFC 6749 §2.3, DOT): HTTP Basic or body credentials, public clients by
 //! `client_id` alone, secrets compared in constant time.
 
 use base64::Engine;

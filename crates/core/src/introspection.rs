@@ -1,4 +1,4 @@
-//! RFC 7662 token introspection (DOT inventory §1.6), read as a list of steps:
+//! RFC 7662 token introspection (DOT's view), read as a list of steps:
 //!
 //! 1. authenticate the caller: client credentials (HTTP Basic, or `client_id` +
 //!    `client_secret` in a POST body; every client needs its secret), or a Bearer access
@@ -11,7 +11,7 @@
 //! 4. answer `{"active": false}` for anything unknown, expired or revoked, else the token's
 //!    metadata (§2.2).
 //!
-//! Access tokens may be introspected by any authenticated caller (DOT, §13 #9: a resource
+//! Access tokens may be introspected by any authenticated caller (DOT: a resource
 //! server must be able to check tokens issued to other clients). Refresh tokens, which only
 //! their client ever presents, are described to that client alone; anyone else is told
 //! `active: false` (RFC 7662 §4 lets the server answer callers differently).
@@ -74,7 +74,7 @@ pub enum Refusal {
 pub enum Introspected {
     /// The caller may not introspect.
     Refused(Refusal),
-    /// 200 with this body.
+    /// With this body.
     Answer(IntrospectionResponse),
 }
 

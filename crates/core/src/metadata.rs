@@ -1,4 +1,4 @@
-//! RFC 8414 authorization server metadata (DOT inventory §5.1b), and the issuer identifier
+//! RFC 8414 authorization server metadata (DOT's metadata view), and the issuer identifier
 //! every other part of the provider (introspection's `iss`, RFC 9207's `iss` parameter, the
 //! OIDC discovery document and ID tokens) must agree on.
 //!

@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 use crate::models::CodeChallengeMethod;
 
 /// RFC 7636 §4.1/§4.2: 43–128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
-/// (DOT checks neither length nor charset, §13 #13; we follow the RFC.)
+/// (DOT checks neither length nor charset; we follow the RFC.)
 pub fn is_valid_verifier_or_challenge(value: &str) -> bool {
     (43..=128).contains(&value.len())
         && value

@@ -1,4 +1,4 @@
-//! RFC 7009 token revocation (DOT inventory §1.5), read as a list of steps:
+//! RFC 7009 token revocation (DOT's view), read as a list of steps:
 //!
 //! 1. read `token` (required) and `token_type_hint` (an unknown hint is ignored, §2.1);
 //! 2. authenticate the client as at the token endpoint (public clients by `client_id`);
@@ -8,7 +8,7 @@
 //!    its access token with it (§2: "SHOULD also invalidate" related tokens).
 //!
 //! Unknown tokens, already revoked tokens and other clients' tokens all answer 200 (§2.2):
-//! a client cannot learn whether a value it does not own exists (DOT #727).
+//! a client cannot learn whether a value it does not own exists.
 
 use crate::client_auth::{authenticate_client, extract_credentials, Requirement};
 use crate::context::Ctx;

@@ -2,8 +2,8 @@ mod common;
 use common::*;
 
 // Black-box tests of the authorization endpoint, login and logout, over real HTTP against
-// the `oauth-toolkit serve` binary, on SQLite and PostgreSQL. Item numbers refer to
-// `dot-features.md` §11.1–11.2 (DOT's acceptance list), "§13 #n" to DOT gaps fixed here.
+// the `oauth-toolkit serve` binary, on SQLite and PostgreSQL, with DOT's
+// behaviour where the RFCs allow it and the RFC's where DOT differs.
 
 use std::collections::BTreeMap;
 
@@ -160,7 +160,7 @@ async fn grants(env: &Env) -> i64 {
 // Tests
 // ---------------------------------------------------------------------------------------------
 
-/// Items 1 and 31: anonymous → login with `next` (and `prompt=login` stripped); the login
+/// Anonymous → login with `next` (and `prompt=login` stripped); the login
 /// form logs in and returns to `next`; login page headers and cookie attributes.
 async fn anonymous_is_sent_to_login_and_back(env: Env) {
     let (server, a, _) = fixture(&env, &[]);
@@ -177,7 +177,7 @@ async fn anonymous_is_sent_to_login_and_back(env: Env) {
     assert!(next.contains("state=random_state_string"));
     assert!(next.contains("redirect_uri=http%3A%2F%2Fexample.org"));
 
-    // 31: prompt=login is removed from next.
+    // `prompt=login` is removed from next.
     let p = b
         .get(&authorize_url(&params(&a, &[("prompt", "login")])))
         .await;
@@ -227,7 +227,7 @@ async fn anonymous_is_sent_to_login_and_back(env: Env) {
     server.terminate();
 }
 
-/// Items 2, 6, 11, 15: the consent page and its hidden fields.
+/// The consent page and its hidden fields.
 async fn consent_page_shows_the_request(env: Env) {
     let (server, a, _) = fixture(&env, &[]);
     let b = Browser::new(&server.base);
@@ -253,7 +253,7 @@ async fn consent_page_shows_the_request(env: Env) {
     // No other registered URI shows.
     assert!(!p.body.contains("example.com"));
 
-    // 11: a private-use scheme.
+    // A private-use scheme.
     let p = b
         .get(&authorize_url(&params(
             &a,
@@ -286,7 +286,7 @@ async fn consent_page_shows_the_request(env: Env) {
     assert_eq!(p.hidden("scope").as_deref(), Some("read write"));
     assert_eq!(p.hidden("state").as_deref(), Some(""));
 
-    // 15: default scopes (a second process, same database and session).
+    // Default scopes (a second process, same database and session).
     let other = Server::start(&env, &settings(&[("OAUTH_TOOLKIT_DEFAULT_SCOPES", "read")]));
     let p = b
         .on(&other.base)
@@ -302,7 +302,7 @@ async fn consent_page_shows_the_request(env: Env) {
     server.terminate();
 }
 
-/// Items 3–9, 20–22 and §13 #3: errors about the client or its redirect URI are a 400 page,
+/// Errors about the client or its redirect URI are a 400 page,
 /// never a redirect, and never show the registered URIs.
 async fn fatal_errors_are_pages_without_location(env: Env) {
     let (server, a, _) = fixture(&env, &[]);
@@ -386,7 +386,7 @@ async fn fatal_errors_are_pages_without_location(env: Env) {
             .assert_fatal(&format!("Duplicate {dup} parameter."));
     }
 
-    // 20–22 and §13 #3: the consent POST is validated again.
+    // The consent POST is validated again.
     for (key, value, description) in [
         (
             "redirect_uri",
@@ -481,7 +481,7 @@ async fn loopback_ports_and_private_use_schemes(env: Env) {
     server.terminate();
 }
 
-/// Items 10, 19, 26–29, 43 and RFC 7636 syntax: errors after the redirect URI is trusted go
+/// Errors (and RFC 7636 syntax) after the redirect URI is trusted go
 /// to the client, with `state`.
 async fn request_errors_redirect_to_the_client(env: Env) {
     let (server, a, _) = fixture(&env, &[]);
@@ -516,7 +516,7 @@ async fn request_errors_redirect_to_the_client(env: Env) {
     let f = fragment_of(&loc);
     assert_eq!(f["error"], "unauthorized_client");
     assert_eq!(f["state"], STATE);
-    // OpenID Connect response types do not exist while OIDC is off (DOT §2.1).
+    // OpenID Connect response types do not exist while OIDC is off.
     let f = fragment_of(&redirect_of(&b, params(&a, &[("response_type", "code id_token")])).await);
     assert_eq!(f["error"], "unsupported_response_type");
     // Unknown scope.
@@ -540,7 +540,7 @@ async fn request_errors_redirect_to_the_client(env: Env) {
     );
     assert_eq!(q["error"], "invalid_request");
     assert_eq!(q["error_description"], "Transform algorithm not supported.");
-    // RFC 7636 §4.2 syntax (DOT §13 #13).
+    // RFC 7636 §4.2 syntax.
     for bad in ["short", &"a".repeat(129), &format!("{}+/", "a".repeat(43))] {
         let q = query_of(
             &redirect_of(
@@ -584,7 +584,7 @@ async fn request_errors_redirect_to_the_client(env: Env) {
     assert_eq!(p.status, 200);
     assert_eq!(p.body.matches("value=\"S256\"").count(), 1);
     assert_eq!(p.body.matches(&format!("value=\"{challenge}\"")).count(), 1);
-    // 19: the same checks on the consent POST.
+    // The same checks on the consent POST.
     let loc = b
         .consent(&params(
             &a,
@@ -594,7 +594,7 @@ async fn request_errors_redirect_to_the_client(env: Env) {
         .loc();
     assert!(loc.starts_with("http://example.org?error"), "{loc}");
 
-    // 26 and 43 with PKCE required and RFC 9700 PKCE methods (a second process).
+    // With PKCE required and RFC 9700 PKCE methods (a second process).
     let strict = Server::start(
         &env,
         &settings(&[
@@ -641,7 +641,7 @@ async fn request_errors_redirect_to_the_client(env: Env) {
     server.terminate();
 }
 
-/// Item 12: `skip_authorization` issues at once (also with `prompt=none`).
+/// `skip_authorization` issues at once (also with `prompt=none`).
 async fn skip_authorization_issues_immediately(env: Env) {
     env.create_user("test_user", "123456");
     let (s, _) = create_app(
@@ -712,7 +712,7 @@ async fn token(
     (status, resp.json().await.unwrap())
 }
 
-/// Items 13 and 14: `approval_prompt=auto` skips the page when a live token covers the
+/// `approval_prompt=auto` skips the page when a live token covers the
 /// requested scopes; `force` (the default) always asks.
 async fn approval_prompt_auto_and_force(env: Env) {
     let (server, a, secret) = fixture(&env, &[]);
@@ -739,12 +739,12 @@ async fn approval_prompt_auto_and_force(env: Env) {
     let p = b.get(&auto_read).await;
     assert_eq!(p.status, 302, "{}", p.body);
     assert!(query_of(&p.loc()).contains_key("code"));
-    // 13: the token's scope does not cover "read write".
+    // The token's scope does not cover "read write".
     let p = b
         .get(&authorize_url(&params(&a, &[("approval_prompt", "auto")])))
         .await;
     assert_eq!(p.status, 200);
-    // 14: default force.
+    // `approval_prompt=force` by default.
     let p = b
         .get(&authorize_url(&params(&a, &[("scope", "read")])))
         .await;
@@ -762,7 +762,7 @@ async fn approval_prompt_auto_and_force(env: Env) {
         .await;
     assert_eq!(p.status, 200);
 
-    // 14: with REQUEST_APPROVAL_PROMPT=auto.
+    // With REQUEST_APPROVAL_PROMPT=auto.
     let auto = Server::start(
         &env,
         &settings(&[("OAUTH_TOOLKIT_REQUEST_APPROVAL_PROMPT", "auto")]),
@@ -783,7 +783,7 @@ async fn approval_prompt_auto_and_force(env: Env) {
     server.terminate();
 }
 
-/// Items 16–18, 23–25: the consent decision.
+/// The consent decision.
 async fn consent_decisions_redirect_to_the_client(env: Env) {
     let (server, a, _) = fixture(&env, &[]);
     let b = Browser::new(&server.base);
@@ -804,7 +804,7 @@ async fn consent_decisions_redirect_to_the_client(env: Env) {
             iss(&server)
         )
     );
-    // 18 (and the Cancel button, which sends no `allow`).
+    // The Cancel button, which sends no `allow`.
     let mut no_state = params(&a, &[]);
     no_state.retain(|(k, _)| *k != "state");
     let loc = b.consent(&no_state).await.loc();
@@ -836,7 +836,7 @@ async fn consent_decisions_redirect_to_the_client(env: Env) {
         .await
         .loc();
     assert!(loc.starts_with("custom-scheme://example.com?") && loc.contains("error=access_denied"));
-    // 24: the registered query string is kept.
+    // The registered query string is kept.
     let loc = b
         .consent(&params(
             &a,
@@ -852,7 +852,7 @@ async fn consent_decisions_redirect_to_the_client(env: Env) {
         loc.ends_with(&format!("&state=random_state_string&iss={}", iss(&server))),
         "{loc}"
     );
-    // 25: exactly.
+    // Exactly.
     let loc = b
         .consent(&params(
             &a,
@@ -884,7 +884,7 @@ async fn consent_decisions_redirect_to_the_client(env: Env) {
     server.terminate();
 }
 
-/// Item 44: a consent POST without the session's CSRF token is refused with 403 and issues
+/// A consent POST without the session's CSRF token is refused with 403 and issues
 /// nothing (without the field at all it is an authorization request: the consent page); the
 /// same for login and logout.
 async fn csrf_missing_or_wrong_is_forbidden(env: Env) {
@@ -995,7 +995,7 @@ async fn login_never_redirects_off_site(env: Env) {
     server.terminate();
 }
 
-/// Items 30, 32, 33 and §13 #2: `prompt=login` and `prompt=none`.
+/// `prompt=login` and `prompt=none`.
 async fn prompt_login_and_none(env: Env) {
     let (server, a, _) = fixture(&env, &[]);
     let anon = Browser::new(&server.base);
@@ -1011,7 +1011,7 @@ async fn prompt_login_and_none(env: Env) {
             iss(&server)
         )
     );
-    // 33: without a client, nothing is redirected anywhere.
+    // Without a client, nothing is redirected anywhere.
     anon.get(&authorize_url(&[
         ("prompt", "none"),
         ("redirect_uri", "http://attacker.example/cb"),
@@ -1019,7 +1019,7 @@ async fn prompt_login_and_none(env: Env) {
     ]))
     .await
     .assert_fatal("Missing client_id parameter.");
-    // 34 (OAuth part): a registered client with an unregistered redirect URI.
+    // A registered client with an unregistered redirect URI.
     anon.get(&authorize_url(&params(
         &a,
         &[
@@ -1032,7 +1032,7 @@ async fn prompt_login_and_none(env: Env) {
 
     let b = Browser::new(&server.base);
     b.login().await;
-    // §13 #2: logged in, consent needed, no UI allowed → consent_required, never a page.
+    // Logged in, consent needed, no UI allowed → consent_required, never a page.
     let p = b
         .get(&authorize_url(&params(&a, &[("prompt", "none")])))
         .await;
@@ -1050,7 +1050,7 @@ async fn prompt_login_and_none(env: Env) {
             .loc(),
     );
     assert_eq!(q["error"], "invalid_request");
-    // 30: logged in + prompt=login → login again, prompt stripped from next.
+    // Logged in + prompt=login → login again, prompt stripped from next.
     let url = authorize_url(&params(&a, &[("prompt", "login")]));
     let p = b.get(&url).await;
     assert_eq!(p.status, 302);
@@ -1078,7 +1078,7 @@ async fn prompt_login_and_none(env: Env) {
     server.terminate();
 }
 
-/// Items 42, 45–48 and §13 #6: the implicit grant answers in the fragment, errors too.
+/// The implicit grant answers in the fragment, errors too.
 async fn implicit_grant_uses_the_fragment(env: Env) {
     let (server, _, _) = fixture(&env, &[]);
     let (i, _) = create_app(
@@ -1103,7 +1103,7 @@ async fn implicit_grant_uses_the_fragment(env: Env) {
             .collect::<Vec<_>>()
     };
 
-    // 48: consent page with the default scopes.
+    // Consent page with the default scopes.
     let mut no_scope = implicit(&[]);
     no_scope.retain(|(k, _)| k != "scope");
     let p = b.get(&authorize_url(&borrow(&no_scope))).await;
@@ -1131,7 +1131,7 @@ async fn implicit_grant_uses_the_fragment(env: Env) {
         .unwrap()
         .expect("the access token is stored");
     assert_eq!(stored.scope, "read write");
-    // 46 and §13 #6: the denial goes in the fragment.
+    // The denial goes in the fragment.
     let loc = b
         .consent(&borrow(&implicit(&[("allow", "False")])))
         .await
@@ -1171,7 +1171,7 @@ async fn implicit_grant_uses_the_fragment(env: Env) {
         "{loc}"
     );
 
-    // 42: RFC 9700 disables the implicit grant.
+    // RFC 9700 disables the implicit grant.
     let strict = Server::start(
         &env,
         &settings(&[("OAUTH_TOOLKIT_COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT", "true")]),
@@ -1466,7 +1466,7 @@ fn iss(server: &Server) -> String {
     encode(&[("iss", &issuer)])["iss=".len()..].to_string()
 }
 
-/// Item 41 (RFC 9207): `iss` in authorization responses, errors included; on by default
+/// RFC 9207: `iss` in authorization responses, errors included; on by default
 /// (DOT: off), off with `compliant_bcp_rfc9700_authz_response_iss = false`.
 async fn iss_in_authorization_responses(env: Env) {
     let (server, a, _) = fixture(&env, &[("OAUTH_TOOLKIT_ISSUER", "http://testserver")]);

@@ -181,7 +181,7 @@ async fn createapplication_options_are_stored(env: Env) {
         .run(&["createuser", "owner", "--password", "pw"])
         .status
         .success());
-    // DOT's own test (inventory §11 #208), with --user by username.
+    // DOT's own test, with --user by username.
     let o = env.run(&[
         "createapplication",
         "confidential",

@@ -2,9 +2,8 @@ mod common;
 use common::*;
 
 // Black-box tests of the device authorization grant (RFC 8628) over real HTTP against the
-// `oauth-toolkit serve` binary, on SQLite and PostgreSQL. Item numbers refer to
-// `dot-features.md` §11.8 (DOT's acceptance list, adapted where we fix DOT), "§13 #n" to DOT
-// gaps fixed here. The user's side goes through the real login form and pages.
+// `oauth-toolkit serve` binary, on SQLite and PostgreSQL, adapted where
+// we fix DOT. The user's side goes through the real login form and pages.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -260,7 +259,7 @@ async fn logged_in(server: &Server) -> Browser {
 // Device authorization endpoint
 // ---------------------------------------------------------------------------------------------
 
-/// 109, 110: the response, its defaults and settings; `; charset=` accepted (§13 #14);
+/// The response, its defaults and settings; `; charset=` accepted;
 /// `verification_uri` defaults to the provider's own page (DOT: null); the device code is
 /// stored only as a digest.
 async fn device_authorization_response(env: Env) {
@@ -321,7 +320,7 @@ async fn device_authorization_response(env: Env) {
     assert_ne!(other_user, user_code);
     drop(server);
 
-    // 110 and the other settings; the endpoints move with the prefix.
+    // The other settings; the endpoints move with the prefix.
     let server = Server::start(
         &env,
         &settings(&[
@@ -468,8 +467,8 @@ async fn device_authorization_errors(env: Env) {
 // Polling the token endpoint
 // ---------------------------------------------------------------------------------------------
 
-/// 113–115 (adapted): pending, denied, unknown codes, another client's code, missing code
-/// (§13 #4: DOT answers 500), unknown codes are `invalid_grant` (RFC 8628 §3.5 / RFC 6749
+/// Pending, denied, unknown codes, another client's code, missing code
+/// (DOT answers 500), unknown codes are `invalid_grant` (RFC 8628 §3.5 / RFC 6749
 /// §5.2; DOT: 404 `device_not_found`).
 async fn polling_answers(env: Env) {
     let (server, id) = fixture(&env, &[]);
@@ -580,7 +579,7 @@ async fn slow_down_when_polling_too_fast(env: Env) {
     assert_eq!(stored(&env, &device_code).await.unwrap().interval, 65);
 }
 
-/// §13 #4: expiry is checked on every poll (DOT keeps answering `authorization_pending`), and
+/// : expiry is checked on every poll (DOT keeps answering `authorization_pending`), and
 /// the grant is marked expired; the user is told too (119).
 async fn expired_while_pending(env: Env) {
     let (server, id) = fixture(&env, &[]);
@@ -632,7 +631,7 @@ async fn expired_while_pending(env: Env) {
 // The user's pages
 // ---------------------------------------------------------------------------------------------
 
-/// 116: every page sends anonymous users to the login page and back; POSTs need CSRF.
+/// Every page sends anonymous users to the login page and back; POSTs need CSRF.
 async fn pages_require_login(env: Env) {
     let (server, id) = fixture(&env, &[]);
     let (_, user_code) = start(&server, &id, None).await;
@@ -685,7 +684,7 @@ async fn pages_require_login(env: Env) {
     assert_eq!(page.header("cache-control"), Some("no-store"));
 }
 
-/// 117–119: the code form, its messages, typed codes normalized, pre-filling.
+/// The code form, its messages, typed codes normalized, pre-filling.
 async fn user_code_entry(env: Env) {
     let (server, id) = fixture(&env, &[]);
     let (device_code, user_code) = start(&server, &id, None).await;
@@ -732,7 +731,7 @@ async fn user_code_entry(env: Env) {
     // Entering it again (back button) is fine for the same user.
     assert_eq!(b.enter(&user_code).await.status, 302);
 
-    // 119: decided grants are "used".
+    // Decided grants are "used".
     b.approve(&user_code, "accept").await;
     let page = b.enter(&user_code).await;
     assert_eq!(page.status, 200);
@@ -748,7 +747,7 @@ async fn user_code_entry(env: Env) {
     assert_eq!(count(&page.body, "User code has already been used"), 1);
 }
 
-/// 120–122: the confirmation page, Accept / Deny, the status page, a bad action.
+/// The confirmation page, Accept / Deny, the status page, a bad action.
 async fn confirm_accept_deny_and_status(env: Env) {
     let (server, id) = fixture(&env, &[]);
     let (device_code, user_code) = start(&server, &id, None).await;
@@ -768,7 +767,7 @@ async fn confirm_accept_deny_and_status(env: Env) {
     assert!(page.body.contains("name=\"action\" value=\"deny\""));
     assert!(page.body.contains("name=\"csrfmiddlewaretoken\""));
 
-    // 122: an unknown action is a 400 and changes nothing.
+    // An unknown action is a 400 and changes nothing.
     let page = b.decide(&confirm, "foo").await;
     assert_eq!(page.status, 400);
     let csrf = b.csrf().await;
@@ -810,7 +809,7 @@ async fn confirm_accept_deny_and_status(env: Env) {
         DeviceGrantStatus::Authorized
     );
 
-    // 122: deny.
+    // Deny.
     let (device_code, user_code) = start(&server, &id, None).await;
     let status = b.approve(&user_code, "deny").await;
     assert_eq!(
@@ -833,7 +832,7 @@ async fn confirm_accept_deny_and_status(env: Env) {
     assert!(page.body.contains("completed"), "{}", page.body);
 }
 
-/// 123: a second user sees nothing of a grant the first one entered (404), cannot decide it,
+/// A second user sees nothing of a grant the first one entered (404), cannot decide it,
 /// and cannot take the code over.
 async fn another_user_sees_nothing(env: Env) {
     let (server, id) = fixture(&env, &[]);
@@ -867,8 +866,8 @@ async fn another_user_sees_nothing(env: Env) {
     assert_eq!(other.get(&status).await.status, 404);
 }
 
-/// 124: tokens with a refresh token, for the approving user; the code is single use
-/// (§13 #4: DOT redeems it again and again); the refresh token works.
+/// Tokens with a refresh token, for the approving user; the code is single use
+/// (DOT redeems it again and again); the refresh token works.
 async fn tokens_for_the_approving_user(env: Env) {
     let (server, id) = fixture(&env, &[]);
     let (device_code, user_code) = start(&server, &id, None).await;
@@ -938,7 +937,7 @@ async fn tokens_for_the_approving_user(env: Env) {
     assert_eq!(r.body["scope"], "read write");
 }
 
-/// 125: the scope asked for, or the default scopes frozen at device authorization time.
+/// The scope asked for, or the default scopes frozen at device authorization time.
 async fn scope_is_frozen_at_device_authorization(env: Env) {
     let (server, id) = fixture(&env, &[]);
     let b = logged_in(&server).await;
@@ -975,7 +974,7 @@ async fn scope_is_frozen_at_device_authorization(env: Env) {
     assert_eq!(r.body["scope"], "read write");
 }
 
-/// 126: confirmation and status URLs of grants that do not exist, and malformed ones, are 404.
+/// Confirmation and status URLs of grants that do not exist, and malformed ones, are 404.
 async fn nonexistent_grants_are_404(env: Env) {
     let (server, id) = fixture(&env, &[]);
     let (_, user_code) = start(&server, &id, None).await;
@@ -1014,7 +1013,7 @@ async fn nonexistent_grants_are_404(env: Env) {
 }
 
 /// An authorized device code is redeemed exactly once when polls race, across two `serve`
-/// processes sharing the database (§13 #4: DOT issues tokens for each).
+/// processes sharing the database (DOT issues tokens for each).
 async fn authorized_code_redeemed_once_under_race(env: Env) {
     let (first, id) = fixture(&env, &[]);
     let second = Server::start(&env, &settings(&[]));

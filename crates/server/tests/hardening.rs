@@ -1,5 +1,5 @@
 //! The server under slow, idle, oversized and hostile clients, over real TCP on loopback
-//! against the real binary (issue 3): idle connections do not starve requests, slow headers
+//! against the real binary: idle connections do not starve requests, slow headers
 //! and slow bodies are cut off, bodies have a size limit, the connection cap answers 503,
 //! shutdown drains requests in flight within a bound, random hostile forms never get a 5xx,
 //! and a sustained mixed load has no failures.

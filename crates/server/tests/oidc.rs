@@ -3,7 +3,7 @@ use common::*;
 
 // OpenID Connect, black-box over real HTTP against `oauth-toolkit serve`, on SQLite and
 // PostgreSQL. Tests named `oidcc_*` mirror the OpenID conformance suite's modules of the
-// Basic, Implicit, Hybrid and Config OP plans (peers.md §5b), one test per module with the
+// Basic, Implicit, Hybrid and Config OP plans, one test per module with the
 // module's expectation; where a module needs a person to look at an error page, the page's
 // status and the absence of a redirect are asserted.
 
@@ -484,7 +484,7 @@ async fn oidcc_userinfo_post_body(env: Env) {
 }
 
 /// Userinfo errors: RFC 6750 challenges; a token without `openid` is `insufficient_scope`
-/// (403, DOT answers 401: §13 #7).
+/// (403, DOT answers 401).
 async fn userinfo_errors_carry_bearer_challenges(env: Env) {
     let op = op(&env);
     let r = client()
@@ -673,7 +673,7 @@ async fn oidcc_prompt_none_not_logged_in(env: Env) {
 }
 
 /// A logged-in user who consented before is answered silently; one who did not gets
-/// `consent_required` — never a page (DOT §13 #1, #2).
+/// `consent_required` — never a page.
 async fn oidcc_prompt_none_logged_in(env: Env) {
     let op = op(&env);
     let b = op.browser().await;
@@ -1945,7 +1945,7 @@ async fn oidc_disabled_is_plain_oauth(env: Env) {
     op.server.terminate();
 }
 
-/// HS256 applications (DOT §5.7): the ID token is an HMAC with the plaintext client secret.
+/// HS256 applications: the ID token is an HMAC with the plaintext client secret.
 async fn hs256_applications_sign_with_their_secret(env: Env) {
     let op = op_with(
         &env,

@@ -3,10 +3,10 @@ use common::*;
 
 // OpenID Connect RP-Initiated Logout 1.0, black-box over real HTTP against `oauth-toolkit
 // serve`, on SQLite and PostgreSQL. Tests named `oidcc_rp_initiated_logout*` mirror the
-// modules of the conformance suite's RP-Initiated Logout OP plan (peers.md §5b), one test per
+// modules of the conformance suite's RP-Initiated Logout OP plan, one test per
 // module with its expectation (where a module wants a screenshot of an error page, the page's
-// status, message and the absence of a redirect are asserted). Tests named `dot_*` are DOT's
-// acceptance items (dot-features.md §11.12, numbers in the name).
+// status, message and the absence of a redirect are asserted). Tests named `dot_*` check DOT's
+// behaviour.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -76,7 +76,7 @@ fn op_with(env: &Env, extra: &[(&str, &str)]) -> Op {
     }
 }
 
-/// DOT's §11.12 fixture: `ALWAYS_PROMPT=False`.
+/// DOT's fixture: `ALWAYS_PROMPT=False`.
 fn dot_op(env: &Env, extra: &[(&str, &str)]) -> Op {
     let mut s = vec![(
         "OAUTH_TOOLKIT_OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT",
@@ -534,10 +534,10 @@ async fn oidcc_rp_initiated_logout_bad_id_token_hint(env: Env) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// DOT §11.12 (ALWAYS_PROMPT=False)
+// DOT (ALWAYS_PROMPT=False)
 // ---------------------------------------------------------------------------------------------
 
-/// 153, 160: logged in, no parameters or only `client_id` → the confirmation page, still
+/// Logged in, no parameters or only `client_id` → the confirmation page, still
 /// logged in; the page names the client when known.
 async fn dot_153_160_without_hint_the_user_is_asked(env: Env) {
     let op = dot_op(&env, &[]);
@@ -551,7 +551,7 @@ async fn dot_153_160_without_hint_the_user_is_asked(env: Env) {
     op.server.terminate();
 }
 
-/// 154, 155: a valid hint of the logged-in user → logged out at once (no page): the "logged
+/// A valid hint of the logged-in user → logged out at once (no page): the "logged
 /// out" page, or the registered URI exactly, with `state` added.
 async fn dot_154_155_hint_of_the_session_user_logs_out_at_once(env: Env) {
     let op = dot_op(&env, &[]);
@@ -591,7 +591,7 @@ async fn dot_154_155_hint_of_the_session_user_logs_out_at_once(env: Env) {
 }
 
 /// 156, 163 (hint `111`, unknown client): a hint with another client's `client_id` → 400;
-/// an unknown `client_id` → 400, never a 500 (DOT §13 #5); still logged in.
+/// an unknown `client_id` → 400, never a 500; still logged in.
 async fn dot_156_client_id_must_match_the_hint(env: Env) {
     let op = dot_op(&env, &[]);
     let b = op.browser().await;
@@ -616,7 +616,7 @@ async fn dot_156_client_id_must_match_the_hint(env: Env) {
     op.server.terminate();
 }
 
-/// 157: a hint whose ID token record was deleted still identifies the client but no longer
+/// A hint whose ID token record was deleted still identifies the client but no longer
 /// the user: the user is asked; a wrong `client_id` or another RP's URI is refused.
 async fn dot_157_orphaned_hint(env: Env) {
     let op = dot_op(&env, &[]);
@@ -650,7 +650,7 @@ async fn dot_157_orphaned_hint(env: Env) {
     op.server.terminate();
 }
 
-/// 158 (and where we differ, DOT §13 #5): the first RP's logout deletes only its own tokens;
+/// Where we differ from DOT: the first RP's logout deletes only its own tokens;
 /// the second RP's hint still names the user and its URI is honoured.
 async fn dot_158_logout_deletes_only_the_requesting_clients_tokens(env: Env) {
     let op = dot_op(&env, &[]);
@@ -700,7 +700,7 @@ async fn dot_158_logout_deletes_only_the_requesting_clients_tokens(env: Env) {
     op.server.terminate();
 }
 
-/// 159: the public client P may use its `http` URI, unless
+/// The public client P may use its `http` URI, unless
 /// `oidc_rp_initiated_logout_strict_redirect_uris`.
 async fn dot_159_strict_redirect_uris(env: Env) {
     let op = dot_op(&env, &[]);
@@ -732,7 +732,7 @@ async fn dot_159_strict_redirect_uris(env: Env) {
     op.server.terminate();
 }
 
-/// 161: the user's answer. Cancel → 400 `logout_denied`, still logged in; Logout → logged
+/// The user's answer. Cancel → 400 `logout_denied`, still logged in; Logout → logged
 /// out; a forged answer (no or another session's CSRF token) → 403; an RP's logout request
 /// sent by POST (no CSRF field, RP-Initiated Logout §2) is handled like a GET.
 async fn dot_161_confirmation_answers(env: Env) {
@@ -785,7 +785,7 @@ async fn dot_161_confirmation_answers(env: Env) {
     op.server.terminate();
 }
 
-/// 162: an expired hint is accepted by default, refused with
+/// An expired hint is accepted by default, refused with
 /// `oidc_rp_initiated_logout_accept_expired_tokens = false`.
 async fn dot_162_expired_hints(env: Env) {
     let op = dot_op(&env, &[("OAUTH_TOOLKIT_ID_TOKEN_EXPIRE_SECONDS", "1")]);
@@ -823,7 +823,7 @@ async fn dot_162_expired_hints(env: Env) {
     op.server.terminate();
 }
 
-/// 163: `post_logout_redirect_uri` rules, with DOT's messages.
+/// `post_logout_redirect_uri` rules, with DOT's messages.
 async fn dot_163_post_logout_redirect_uri_rules(env: Env) {
     let op = dot_op(&env, &[]);
     let b = op.browser().await;
@@ -852,7 +852,7 @@ async fn dot_163_post_logout_redirect_uri_rules(env: Env) {
     op.server.terminate();
 }
 
-/// 164: with `delete_tokens` (default) the client's access and ID tokens go and its refresh
+/// With `delete_tokens` (default) the client's access and ID tokens go and its refresh
 /// tokens are revoked — also for an anonymous request carrying the hint; with
 /// `delete_tokens = false` nothing is touched.
 async fn dot_164_logout_deletes_tokens(env: Env) {

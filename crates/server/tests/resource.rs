@@ -1,8 +1,8 @@
 mod common;
 use common::*;
 
-// Black-box tests of the resource-server side (issue 5; DOT §9 and the acceptance items of
-// dot-features.md §11.16), over real HTTP:
+// Black-box tests of the resource-server side (DOT's resource-server
+// decorators and permission classes), over real HTTP:
 //
 // - local mode: `oauth-toolkit serve --demo-api` (the tutorial endpoints, one per extractor
 //   and layer), on SQLite and PostgreSQL;
@@ -466,8 +466,8 @@ fn now_secs() -> i64 {
 // ---------------------------------------------------------------------------------------
 
 /// `/api/hello` (`Bearer`, DOT's tutorial `ApiEndpoint`): no token → 401 with a bare
-/// challenge; any valid token → `Hello, OAuth2!`; `bearer` in lower case works (§11.16
-/// #202); OPTIONS passes without a token (#191); the unprotected twin answers everyone.
+/// challenge; any valid token → `Hello, OAuth2!`; `bearer` in lower case works;
+/// OPTIONS passes without a token; the unprotected twin answers everyone.
 async fn hello_needs_any_valid_token(env: Env) {
     let fx = Fx::start(env, &[]);
     let r = fx.api.call("GET", "/api/hello", None).await;
@@ -549,7 +549,7 @@ async fn malformed_requests_are_invalid_request(env: Env) {
 }
 
 /// Another scheme is no bearer token at all: 401 with the bare challenge (`BearerX` is not
-/// `Bearer`, §11.16 #202).
+/// `Bearer`).
 async fn other_schemes_are_no_token(env: Env) {
     let fx = Fx::start(env, &[]);
     let token = fx.token("read").await;
@@ -627,7 +627,7 @@ async fn scoped_needs_read_and_sees_user_and_client(env: Env) {
     assert_eq!(v["client_id"], cc.id.as_str());
 }
 
-/// `error_response_with_scopes` adds `required_scopes` to 403 bodies (§11.16 #198);
+/// `error_response_with_scopes` adds `required_scopes` to 403 bodies;
 /// `www_authenticate_realm` names the realm.
 async fn answer_settings(env: Env) {
     let fx = Fx::start(
@@ -654,7 +654,7 @@ async fn answer_settings(env: Env) {
 }
 
 /// `/api/rw` (`ReadWrite`) and `/api/layer/rw` (`read_write()` layer): `read` for GET and
-/// HEAD, `write` for POST/PUT/PATCH/DELETE (§11.16 #194, #199); OPTIONS passes without a
+/// HEAD, `write` for POST/PUT/PATCH/DELETE; OPTIONS passes without a
 /// token; the layer adds `Vary: Authorization`.
 async fn read_write_by_method(env: Env) {
     let fx = Fx::start(env, &[]);
@@ -686,7 +686,7 @@ async fn read_write_by_method(env: Env) {
 }
 
 /// `/api/music` (`ResourceScoped<Music>`) and `/api/layer/music`: `music:read` for safe
-/// methods, `music:write` for the others; plain `read`/`write` do not count (#199).
+/// methods, `music:write` for the others; plain `read`/`write` do not count.
 async fn resource_scopes_by_method(env: Env) {
     let fx = Fx::start(env, &[]);
     let mr = fx.token("music:read").await;
@@ -705,7 +705,7 @@ async fn resource_scopes_by_method(env: Env) {
 }
 
 /// `/api/alternatives` (`AlternativeScopes`) and `/api/layer/alternatives`
-/// (`MethodAlternatives`), DOT's `TokenMatchesOASRequirements` (§11.16 #200): any one listed
+/// (`MethodAlternatives`), DOT's `TokenMatchesOASRequirements`: any one listed
 /// set suffices; an unlisted method is refused whatever the token; no token is 401.
 async fn alternative_scopes_per_method(env: Env) {
     let fx = Fx::start(env, &[]);
@@ -784,8 +784,8 @@ async fn login(fx: &Fx) -> (String, String) {
     (cookie, csrf)
 }
 
-/// `/api/session-or-token` (`SessionOrToken<Read>`, DRF's `IsAuthenticatedOrTokenHasScope`,
-/// §11.16 #201): nobody → 401; a token with `read` → 200; a token without → 403; an invalid
+/// `/api/session-or-token` (`SessionOrToken<Read>`, DRF's `IsAuthenticatedOrTokenHasScope`):
+/// nobody → 401; a token with `read` → 200; a token without → 403; an invalid
 /// token → 401 even with a session; a logged-in session user → 200 on GET, and on POST only
 /// with the session's CSRF token in `X-CSRFToken`.
 async fn session_or_token(env: Env) {
@@ -835,7 +835,7 @@ async fn session_or_token(env: Env) {
     assert_eq!(r.status, 401);
 }
 
-/// `/api/whoami` behind the "who is calling" layer (DOT's `OAuth2TokenMiddleware`, #202):
+/// `/api/whoami` behind the "who is calling" layer (DOT's `OAuth2TokenMiddleware`):
 /// never refuses; a valid token names its user; no token or a bad one is anonymous; every
 /// answer varies on `Authorization`.
 async fn identify_middleware(env: Env) {
@@ -897,9 +897,9 @@ async fn layers_protect_like_extractors(env: Env) {
 }
 
 /// Token transport: with `oauth2_protected_resource_bearer_methods_supported = header, query,
-/// body`, `?access_token=` works (#195) and a form body `access_token` works on layered
+/// body`, `?access_token=` works and a form body `access_token` works on layered
 /// routes; an extractor-only route cannot read bodies (documented) and sees no token; with
-/// `compliant_bcp_rfc9700_access_token_transport` the query is refused again (#195).
+/// `compliant_bcp_rfc9700_access_token_transport` the query is refused again.
 async fn token_transport_follows_settings(env: Env) {
     let fx = Fx::start(
         env,

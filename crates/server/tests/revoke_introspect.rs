@@ -2,8 +2,7 @@ mod common;
 use common::*;
 
 // Black-box tests of revocation (RFC 7009), introspection (RFC 7662) and authorization
-// server metadata (RFC 8414) against the real binary, on SQLite and PostgreSQL. Numbers in
-// comments are the DOT acceptance items of dot-features.md §11.9, §11.10 and §11.13.
+// server metadata (RFC 8414) against the real binary, on SQLite and PostgreSQL.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -235,9 +234,9 @@ async fn json_error(r: reqwest::Response) -> (u16, Value) {
     (status, r.json().await.unwrap())
 }
 
-// ---- Revocation (§11.9) ------------------------------------------------------------------
+// ---- Revocation ------------------------------------------------------------------
 
-/// 127, 131: revoking an access token deletes it and revokes its refresh token; the revoked
+/// Revoking an access token deletes it and revokes its refresh token; the revoked
 /// token then fails introspection and its refresh token fails at the token endpoint.
 async fn revoke_access_token_then_inactive(env: Env) {
     let fx = Fx::start(env, &[]);
@@ -277,7 +276,7 @@ async fn revoke_access_token_then_inactive(env: Env) {
     assert_empty_200(fx.revoke(&a, &[("token", "never-issued")]).await).await;
 }
 
-/// 128: a public client revokes with its `client_id` alone; with nothing it is refused.
+/// A public client revokes with its `client_id` alone; with nothing it is refused.
 async fn revoke_public_client_by_client_id(env: Env) {
     let fx = Fx::start(env, &[]);
     let (client_id, _) = fx.env.create_app("public", "password", &[]);
@@ -326,7 +325,7 @@ async fn revoke_public_client_by_client_id(env: Env) {
     assert!(!access_token_exists(&fx.store().await, &access).await);
 }
 
-/// 129, 130: hints only order the search; an unknown hint is ignored; a wrong hint still
+/// Hints only order the search; an unknown hint is ignored; a wrong hint still
 /// finds the token. Refresh tokens (also 500-character ones) are revoked and take their
 /// access token with them.
 async fn revoke_with_hints(env: Env) {
@@ -357,7 +356,7 @@ async fn revoke_with_hints(env: Env) {
         );
         assert!(!access_token_exists(&store, &t.access).await, "hint {hint}");
     }
-    // 130: a 500-character refresh token, with the right and the wrong hint.
+    // A 500-character refresh token, with the right and the wrong hint.
     let (app_pk, user) = (fx.app_pk(&a).await, fx.user_id().await);
     for (i, hint) in ["refresh_token", "access_token"].into_iter().enumerate() {
         let refresh = format!("{i}{}", "r".repeat(499));
@@ -372,7 +371,7 @@ async fn revoke_with_hints(env: Env) {
     }
 }
 
-/// 132, 133: a client cannot revoke another client's tokens (still 200, nothing changes).
+/// A client cannot revoke another client's tokens (still 200, nothing changes).
 async fn revoke_other_clients_tokens_untouched(env: Env) {
     let fx = Fx::start(env, &[]);
     let (a, b) = (fx.app(), fx.app());
@@ -390,7 +389,7 @@ async fn revoke_other_clients_tokens_untouched(env: Env) {
     assert!(!refresh_token_revoked(&store, &tb.refresh).await);
     assert_eq!(fx.introspect(&b, &tb.access).await["active"], true);
 
-    // 133: one value is B's access token and A's refresh token; A revokes it with the hint
+    // One value is B's access token and A's refresh token; A revokes it with the hint
     // access_token: A's refresh token goes, B's access token stays.
     let (a_pk, b_pk, user) = (fx.app_pk(&a).await, fx.app_pk(&b).await, fx.user_id().await);
     let shared = "shared-value-0123456789";
@@ -413,7 +412,7 @@ async fn revoke_other_clients_tokens_untouched(env: Env) {
     );
 }
 
-/// 134 and the HTTP rules: missing token, bad client, methods, query strings, media type,
+/// The HTTP rules: missing token, bad client, methods, query strings, media type,
 /// the CORS preflight and CORS on the response.
 async fn revoke_errors_and_http_rules(env: Env) {
     let fx = Fx::start(env, &[]);
@@ -606,9 +605,9 @@ async fn revoke_hostile_input(env: Env) {
     assert_eq!(r.status(), 413);
 }
 
-// ---- Introspection (§11.10) --------------------------------------------------------------
+// ---- Introspection --------------------------------------------------------------
 
-/// 135, 140: who may introspect. A failed authentication is 401 with the challenge of the
+/// Who may introspect. A failed authentication is 401 with the challenge of the
 /// scheme tried (RFC 7662 §2.3; DOT: an empty 403); a valid token without the scope is 403.
 async fn introspect_caller_authentication(env: Env) {
     let fx = Fx::start(env, &[]);
@@ -738,7 +737,7 @@ async fn introspect_caller_authentication(env: Env) {
     }
 }
 
-/// 136, 137, 140 and the members DOT leaves out (token_type, iat, sub, iss).
+/// The members DOT leaves out (token_type, iat, sub, iss).
 async fn introspect_active_access_token(env: Env) {
     let fx = Fx::start(env, &[]);
     let a = fx.app();
@@ -797,7 +796,7 @@ async fn introspect_active_access_token(env: Env) {
     let b = fx.app();
     assert_eq!(fx.introspect(&b, &t.access).await, expected);
 
-    // 137: a client_credentials token has no user: no username, no sub.
+    // A client_credentials token has no user: no username, no sub.
     let (cc_id, cc_secret) = fx.env.create_app("confidential", "client-credentials", &[]);
     let r = fx
         .http
@@ -823,7 +822,7 @@ async fn introspect_active_access_token(env: Env) {
     assert!(v.get("client_id").is_none(), "{v}");
 }
 
-/// 138, 139: expired and unknown tokens are `{"active": false}` and nothing else; a missing
+/// Expired and unknown tokens are `{"active": false}` and nothing else; a missing
 /// token is a 400.
 async fn introspect_inactive_and_missing(env: Env) {
     let fx = Fx::start(env, &[]);
@@ -1074,7 +1073,7 @@ async fn introspect_hostile_input(env: Env) {
     assert_eq!(r.status(), 415);
 }
 
-// ---- Metadata (§11.13) -------------------------------------------------------------------
+// ---- Metadata -------------------------------------------------------------------
 
 fn expected_metadata(issuer: &str) -> Value {
     json!({
@@ -1118,7 +1117,7 @@ async fn get_metadata(fx: &Fx, path: &str) -> Value {
     r.json().await.unwrap()
 }
 
-/// 165 and RFC 8414 §3.1: the same document under the prefix and at the root location.
+/// RFC 8414 §3.1: the same document under the prefix and at the root location.
 async fn metadata_default_locations(env: Env) {
     let fx = Fx::start(env, &[]);
     let expected = expected_metadata("http://localhost/o");

@@ -46,7 +46,7 @@ async fn client_credentials_token(base: &str, auth: &str, scope: &str) -> String
     r.1["access_token"].as_str().unwrap().to_string()
 }
 
-/// Item 3: RFC 7662 §2.3 / RFC 6749 §5.2 / RFC 6750 §3.
+/// RFC 7662 §2.3 / RFC 6749 §5.2 / RFC 6750 §3.
 async fn introspection_authentication_failures_are_401(env: Env) {
     let (id, secret) = env.create_app("confidential", "client-credentials", &[]);
     let server = Server::start(&env, &[SCOPES]);
@@ -150,7 +150,7 @@ async fn introspection_authentication_failures_are_401(env: Env) {
     }
 }
 
-/// Item 4: a POST without body and Content-Type is an empty form; a non-form body is 415.
+/// A POST without body and Content-Type is an empty form; a non-form body is 415.
 async fn empty_post_is_an_empty_form(env: Env) {
     let (id, secret) = env.create_app("confidential", "client-credentials", &[]);
     let server = Server::start(&env, &[]);
@@ -188,7 +188,7 @@ async fn empty_post_is_an_empty_form(env: Env) {
     }
 }
 
-/// Item 5: RFC 8414 lists what discovery lists while OIDC is on; nothing of it while off.
+/// RFC 8414 lists what discovery lists while OIDC is on; nothing of it while off.
 async fn rfc8414_lists_the_openid_members(env: Env) {
     let server = Server::start(&env, &[]);
     let get = |path: &str| http().get(format!("{}{path}", server.base)).send();
@@ -282,7 +282,7 @@ async fn openid_token(env: &Env, base: &str, id: &str, secret: &str) -> String {
     r.1["access_token"].as_str().unwrap().to_string()
 }
 
-/// Item 7: userinfo takes tokens where the protected resources do, and refuses them where
+/// Userinfo takes tokens where the protected resources do, and refuses them where
 /// they refuse them (a refused query token: 400; a body token where bodies are not read:
 /// not looked at, so no token: 401).
 async fn userinfo_follows_the_token_transport_settings(env: Env) {
@@ -351,7 +351,7 @@ async fn userinfo_follows_the_token_transport_settings(env: Env) {
     }
 }
 
-/// Item 8: `AppState::new` validates like `Settings::load`; time arithmetic saturates even
+/// `AppState::new` validates like `Settings::load`; time arithmetic saturates even
 /// for values nobody validated; the largest accepted lifetimes issue tokens without a 5xx.
 async fn settings_cannot_make_a_request_panic(env: Env) {
     use oauth_toolkit_core::settings::{Settings, MAX_DURATION_SECONDS};

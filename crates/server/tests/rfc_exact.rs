@@ -23,7 +23,7 @@ backends!(
 const CB: &str = "http://localhost/cb";
 const NO_PKCE: (&str, &str) = ("OAUTH_TOOLKIT_PKCE_REQUIRED", "false");
 
-/// Item 1: another client presenting a code gets `invalid_grant`, and the code still works
+/// Another client presenting a code gets `invalid_grant`, and the code still works
 /// for its own client (it used to be consumed before the client check).
 async fn another_clients_code_is_not_spent(env: Env) {
     env.create_user("alice", "wonderland");
@@ -67,7 +67,7 @@ fn jti(id_token: &str) -> uuid::Uuid {
     claims["jti"].as_str().unwrap().parse().unwrap()
 }
 
-/// Item 1: rounds of 12 concurrent exchanges of one code over two processes. Exactly one
+/// Rounds of 12 concurrent exchanges of one code over two processes. Exactly one
 /// wins; every loser is a replay. Afterwards the winner's ID token record, access token and
 /// refresh token are either all dead or all alive, never some of each.
 async fn raced_replays_revoke_all_of_the_winner_or_nothing(env: Env) {
@@ -165,7 +165,7 @@ async fn authorize_code(b: &Browser, client_id: &str, extra: &[(&str, &str)]) ->
         .into_owned()
 }
 
-/// Item 2: RFC 6749 §4.1.3 and §5.2.
+/// RFC 6749 §4.1.3 and §5.2.
 async fn redirect_uri_is_repeated_exactly(env: Env) {
     env.create_user("alice", "wonderland");
     let (id, secret) = env.create_app(
@@ -243,7 +243,7 @@ async fn redirect_uri_is_repeated_exactly(env: Env) {
     assert_eq!(r.0, 200, "{}", r.1);
 }
 
-/// Item 6: RFC 9700 §2.1.1. The refusal does not spend the code.
+/// RFC 9700 §2.1.1. The refusal does not spend the code.
 async fn verifier_without_challenge_is_refused(env: Env) {
     env.create_user("alice", "wonderland");
     let (id, secret) = env.create_app(

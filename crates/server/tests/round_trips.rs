@@ -2,7 +2,7 @@
 //! `GET /debug/stats`): the performance issue's "at most 1 round trip for introspection and
 //! protected GETs, at most 2 for client_credentials", asserted as exact statement counts on
 //! both backends — deterministic figures, not timings. (With the client cache off, each
-//! client authentication also reads its throttle count: issue 10.)
+//! client authentication also reads its throttle count.)
 
 mod common;
 

@@ -1,6 +1,5 @@
 //! The token endpoint over real HTTP against the real binary, on SQLite and PostgreSQL:
-//! every grant, client authentication, DOT's refresh rules (inventory §2.7, §11.3, §11.6,
-//! §11.7), code replay, CORS, and refresh races across two server processes.
+//! every grant, client authentication, DOT's refresh rules, code replay, CORS, and refresh races across two server processes.
 //! Happy paths go through the `oauth2` crate, a real OAuth 2.0 client library.
 
 mod common;
@@ -235,7 +234,7 @@ async fn password_and_refresh_with_the_oauth2_crate(env: Env) {
         "one family across rotation"
     );
 
-    // Wrong password: invalid_grant "Invalid credentials given." (DOT §11.7 #107).
+    // Wrong password: invalid_grant "Invalid credentials given."
     let (status, _, body) = token_post(
         &server,
         Some(&basic(&id, &secret)),
@@ -357,7 +356,7 @@ async fn client_authentication_failures(env: Env) {
     let server = Server::start(&env, &[]);
     let cc = [("grant_type", "client_credentials")];
     // Wrong secret, unknown client, wrong scheme, no credentials: 401 invalid_client with a
-    // challenge (DOT §11.3 #57–59).
+    // challenge.
     for auth in [
         Some(basic(&id, "BOOM!")),
         Some(basic("no-such-client", &secret)),
@@ -376,7 +375,7 @@ async fn client_authentication_failures(env: Env) {
             .unwrap()
             .starts_with("Basic"));
     }
-    // `client=` is not `client_id=` (#57).
+    // `client=` is not `client_id=`.
     let (status, _, _) = token_post(
         &server,
         None,
@@ -400,7 +399,7 @@ async fn client_authentication_failures(env: Env) {
     )
     .await;
     assert_eq!(status, 200);
-    // client_credentials needs the secret even from a public client (DOT §11.7 #102).
+    // client_credentials needs the secret even from a public client.
     let (status, _, _) = token_post(
         &server,
         None,
@@ -525,7 +524,7 @@ async fn malformed_requests_get_rfc_errors(env: Env) {
         (status, body["error"].as_str()),
         (400, Some("invalid_scope"))
     );
-    // Query parameters on the POST (DOT §11.3 #75).
+    // Query parameters on the POST.
     let resp = http()
         .post(format!("{}/o/token/?foo=bar", server.base))
         .header("Authorization", &auth)
@@ -612,7 +611,7 @@ async fn code_exchange_rules(env: Env) {
         (s, b)
     }
 
-    // Unknown code (#61).
+    // Unknown code.
     let (s, b) = post(
         &server,
         &auth,
@@ -620,7 +619,7 @@ async fn code_exchange_rules(env: Env) {
     )
     .await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")));
-    // Expired (#62).
+    // Expired.
     let code = make_code(&env, &id, "alice", redirect, challenge, s256, -1).await;
     let (s, b) = post(&server, &auth, exchange(code, redirect, Some(verifier))).await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")));
@@ -633,7 +632,7 @@ async fn code_exchange_rules(env: Env) {
     )
     .await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")));
-    // Redirect URI must match the one used, exactly (#67).
+    // Redirect URI must match the one used, exactly.
     let code = make_code(&env, &id, "alice", redirect, challenge, s256, 60).await;
     let (s, b) = post(
         &server,
@@ -649,7 +648,7 @@ async fn code_exchange_rules(env: Env) {
         !b.to_string().contains("localhost"),
         "registered URIs are not disclosed"
     );
-    // PKCE: missing verifier, wrong verifier, malformed verifier (#70).
+    // PKCE: missing verifier, wrong verifier, malformed verifier.
     let code = make_code(&env, &id, "alice", redirect, challenge, s256, 60).await;
     let (s, b) = post(&server, &auth, exchange(code, redirect, None)).await;
     assert_eq!(
@@ -675,7 +674,7 @@ async fn code_exchange_rules(env: Env) {
         (400, Some("invalid_grant")),
         "one character off"
     );
-    // Plain PKCE works (#69).
+    // Plain PKCE works.
     let code = make_code(
         &env,
         &id,
@@ -695,7 +694,7 @@ async fn code_exchange_rules(env: Env) {
         (s, b["error_description"].as_str()),
         (400, Some("Code verifier required."))
     );
-    // The happy path: body has everything DOT's does (#55).
+    // The happy path: body has everything DOT's does.
     let code = make_code(&env, &id, "alice", redirect, challenge, s256, 60).await;
     let (s, b) = post(&server, &auth, exchange(code, redirect, Some(verifier))).await;
     assert_eq!(s, 200, "{b}");
@@ -765,25 +764,25 @@ async fn refresh_rules(env: Env) {
     let auth = basic(&id, &secret);
     let first = password_tokens(&server, &id, &secret).await;
     let rt1 = first["refresh_token"].as_str().unwrap().to_string();
-    // A wider scope is refused (#87); another client cannot use the token.
+    // A wider scope is refused; another client cannot use the token.
     let (s, b) = refresh(&server, &auth, &rt1, Some("read write nuke")).await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_scope")));
     let (s, b) = refresh(&server, &basic(&other_id, &other_secret), &rt1, None).await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")));
-    // A narrower one is granted (#84) and becomes the new ceiling (DOT §2.7).
+    // A narrower one is granted and becomes the new ceiling.
     let (s, b) = refresh(&server, &auth, &rt1, Some("read")).await;
     assert_eq!((s, b["scope"].as_str()), (200, Some("read")), "{b}");
     let rt2 = b["refresh_token"].as_str().unwrap().to_string();
     let (s, b) = refresh(&server, &auth, &rt2, Some("read write")).await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_scope")));
-    // The old one is spent (#85).
+    // The old one is spent.
     let (s, b) = refresh(&server, &auth, &rt1, None).await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")));
-    // Unrelated second login does not invalidate the first chain (#88).
+    // Unrelated second login does not invalidate the first chain.
     let _other = password_tokens(&server, &id, &secret).await;
     let (s, b) = refresh(&server, &auth, &rt2, None).await;
     assert_eq!(s, 200, "{b}");
-    // Deleting the bound access token orphans the refresh token (#98).
+    // Deleting the bound access token orphans the refresh token.
     let rt3 = b["refresh_token"].as_str().unwrap().to_string();
     let store = env.db().await.store();
     let at3 = store
@@ -814,7 +813,7 @@ async fn refresh_grace_period_returns_the_same_tokens(env: Env) {
     assert_eq!(a["access_token"], b["access_token"]);
     assert_eq!(a["refresh_token"], b["refresh_token"]);
     assert!(b["expires_in"].as_i64().unwrap() <= 36000);
-    // After the window, the replay is refused (#89): move the revocation into the past.
+    // After the window, the replay is refused: move the revocation into the past.
     let store = env.db().await.store();
     let rt = store
         .find_refresh_token(&token_checksum(&rt1))
@@ -824,7 +823,7 @@ async fn refresh_grace_period_returns_the_same_tokens(env: Env) {
     shift_revoked(&env, rt.id, -600).await;
     let (s, _) = refresh(&server, &auth, &rt1, None).await;
     assert_eq!(s, 400);
-    // A token revoked through revocation (not rotation) is never honoured in the window (#95).
+    // A token revoked through revocation (not rotation) is never honoured in the window.
     let rt2 = a["refresh_token"].as_str().unwrap();
     let rt2_row = store
         .find_refresh_token(&token_checksum(rt2))
@@ -875,7 +874,7 @@ async fn refresh_reuse_protection_revokes_the_family(env: Env) {
     let (s, a) = refresh(&server, &auth, &rt1, None).await;
     assert_eq!(s, 200);
     let rt2 = a["refresh_token"].as_str().unwrap().to_string();
-    // Replaying RT1 is refused and burns the family (#91).
+    // Replaying RT1 is refused and burns the family.
     let (s, _) = refresh(&server, &auth, &rt1, None).await;
     assert_eq!(s, 400);
     let (s, _) = refresh(&server, &auth, &rt2, None).await;
@@ -941,7 +940,7 @@ async fn refresh_idle_expiry(env: Env) {
         .unwrap();
     let (s, b) = refresh(&server, &auth, rt, None).await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")));
-    // Within the lifetime it works (#100).
+    // Within the lifetime it works.
     let second = password_tokens(&server, &id, &secret).await;
     let at = store
         .find_access_token(&token_checksum(second["access_token"].as_str().unwrap()))
@@ -996,7 +995,7 @@ async fn cors_on_the_token_endpoint(env: Env) {
         }
         req.send()
     };
-    // Allowed origin (#80), then the refresh with the same origin.
+    // Allowed origin, then the refresh with the same origin.
     let code = make_code(&env, &id, "alice", redirect, "", None, 60).await;
     let resp = exchange(code, Some("https://example.org")).await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -1021,7 +1020,7 @@ async fn cors_on_the_token_endpoint(env: Env) {
         resp.headers()["access-control-allow-origin"],
         "https://example.org"
     );
-    // Other origins and none get no header (#81–83).
+    // Other origins and none get no header.
     for origin in [
         Some("http://example.org"),
         Some("https://another_example.org"),

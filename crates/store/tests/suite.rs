@@ -1230,7 +1230,7 @@ async fn migrations_are_idempotent(db: &Database) {
     assert_eq!(db.applied_migrations().await.unwrap(), applied);
 }
 
-/// DOT's clear_expired test (inventory §11 #210): 200 access tokens (half expired), 50
+/// DOT's clear_expired test: 200 access tokens (half expired), 50
 /// refresh tokens on alternating expired/current access tokens, 200 grants (half expired),
 /// `refresh_token_expire_seconds = 500`, batch size 10.
 async fn cleartokens_dot_scenario(db: &Database) {

@@ -65,7 +65,7 @@ impl GrantHandler for PasswordGrant {
                 tracing::info!(client_id = %client.client_id, "password grant: invalid credentials");
                 return Err(invalid());
             }
-            // 429 with Retry-After: the client learns when to try again, not whether the
+            // With Retry-After: the client learns when to try again, not whether the
             // password was right.
             SignIn::Throttled(t) => {
                 return Err(OAuthError::new(ErrorCode::InvalidGrant)

@@ -1,5 +1,5 @@
-//! RFC 6749 §6: refreshing, with DOT's rotation, grace period and reuse protection
-//! (inventory §2.7), made safe under concurrency: the store's rotation is one conditional
+//! RFC 6749 §6: refreshing, with DOT's rotation, grace period and reuse protection,
+//! made safe under concurrency: the store's rotation is one conditional
 //! statement, and a request that loses a race is treated exactly like a replay inside or
 //! outside the grace period.
 
@@ -382,7 +382,7 @@ async fn grace_replay(
             }
         }
     };
-    // The remaining lifetime, not a fresh one (DOT §13 #16).
+    // The remaining lifetime, not a fresh one.
     let expires_in = (at.expires - ctx.now).whole_seconds().max(0);
     // The same answer as the first request, ID token included (a new one for the same
     // authentication: the JWT itself is not stored).

@@ -4,7 +4,7 @@
 //! (`id_token_hint`).
 //!
 //! Which key signs: an application with `algorithm = HS256` gets an HMAC with its plaintext
-//! client secret (DOT §5.7); `RS256` the newest RSA key; no algorithm (`""`) the newest key of
+//! client secret; `RS256` the newest RSA key; no algorithm (`""`) the newest key of
 //! the deployment (RS256 unless an ES256 key was added since).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -26,7 +26,7 @@ use crate::models::{Algorithm, Application, Id, IdToken, NewIdToken};
 use crate::scopes::parse_scopes;
 use crate::users::account_by_id;
 
-/// Is an ID token due for this scope? OIDC on and `openid` granted (DOT §5).
+/// Is an ID token due for this scope? OIDC on and `openid` granted.
 pub fn wants_id_token(settings: &crate::Settings, scope: &str) -> bool {
     settings.oidc_enabled && parse_scopes(scope).iter().any(|s| s == "openid")
 }

@@ -1,10 +1,10 @@
-//! OpenID Connect RP-Initiated Logout 1.0 (DOT §5.6): the `logout/` request read as steps.
+//! OpenID Connect RP-Initiated Logout 1.0: the `logout/` request read as steps.
 //!
 //! [`validate_logout`], in DOT's order:
 //! 1. every parameter at most once (`invalid_request`);
 //! 2. `id_token_hint`, when sent, is an ID token of ours (the colleague's fail-closed
 //!    [`verify_id_token`]; expired ones pass while `oidc_rp_initiated_logout_accept_expired_tokens`);
-//! 3. `client_id`, when sent, names a registered client (unknown → 400, never a 500: DOT §13
+//! 3. `client_id`, when sent, names a registered client (unknown → 400, never a 500: DOT
 //!    #5), and agrees with the hint's audience when both are sent;
 //! 4. the requesting client is the `client_id` one, else the hint's audience;
 //! 5. `post_logout_redirect_uri` needs an identified client and must be registered for it
@@ -12,7 +12,7 @@
 //!
 //! Every failure is a 400 page: nothing is ever redirected to an unverified target.
 //! [`must_prompt`] decides whether the user confirms; [`end_session`] deletes the tokens the
-//! logout ends — only the requesting client's (DOT deletes every application's, §13 #5).
+//! logout ends — only the requesting client's (DOT deletes every application's).
 
 use crate::context::Ctx;
 use crate::error::OAuthError;

@@ -2,8 +2,7 @@
 //! for, released by its scopes and by the `claims` request of the authorization (§5.5).
 //!
 //! Errors follow RFC 6750 §3.1: a missing, unknown or expired token is `invalid_token` (401);
-//! a valid token without the `openid` scope is `insufficient_scope` (403; DOT answers 401,
-//! §13 #7).
+//! a valid token without the `openid` scope is `insufficient_scope` (403; DOT answers 401).
 
 use serde_json::{Map, Value};
 

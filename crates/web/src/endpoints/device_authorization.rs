@@ -1,6 +1,6 @@
 //! `POST device-authorization/` (RFC 8628 §3.1–3.2). The protocol is in
 //! `oauth_toolkit_core::device_authorization`; like the token endpoint it takes a form body
-//! only (a `; charset=…` parameter is fine, DOT §13 #14), answers JSON with
+//! only (a `; charset=…` parameter is fine), answers JSON with
 //! `Cache-Control: no-store`, and errors in RFC 6749 §5.2 form.
 
 use axum::body::Bytes;

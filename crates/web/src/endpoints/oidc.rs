@@ -134,7 +134,7 @@ pub async fn userinfo(
     resp
 }
 
-/// `OPTIONS userinfo/`: the CORS preflight (DOT §11.11 #151).
+/// `OPTIONS userinfo/`: the CORS preflight.
 pub async fn userinfo_preflight(State(state): State<AppState>) -> Response {
     let mut resp = StatusCode::OK.into_response();
     if state.settings.oidc_userinfo_cors_enabled {

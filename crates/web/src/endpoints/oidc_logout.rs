@@ -1,4 +1,4 @@
-//! `GET|POST logout/`: OpenID Connect RP-Initiated Logout 1.0 (DOT §5.6). The protocol is in
+//! `GET|POST logout/`: OpenID Connect RP-Initiated Logout 1.0. The protocol is in
 //! `oauth_toolkit_core::oidc::logout`; this module reads the request and answers:
 //!
 //! | outcome | response |

@@ -46,7 +46,7 @@ pub async fn token(
     }
 }
 
-/// CORS preflight for the token endpoint (DOT has none, §13 #20). The preflight only lets
+/// CORS preflight for the token endpoint (DOT has none). The preflight only lets
 /// the browser send the request; whether the page may read the response is decided on the
 /// response itself, against the authenticated client's `allowed_origins`.
 pub async fn token_preflight(headers: HeaderMap) -> Response {

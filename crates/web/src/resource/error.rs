@@ -38,7 +38,7 @@ pub enum ResourceError {
     /// 403 `insufficient_scope`: the scopes that would have sufficed (for per-method
     /// alternatives: each acceptable set; empty when no scope allows the method).
     InsufficientScope { alternatives: Vec<Vec<String>> },
-    /// 503: cannot check now.
+    /// Cannot check now.
     Unavailable,
     /// 500.
     Internal,

@@ -1,4 +1,4 @@
-//! Protecting APIs with access tokens: DOT's resource-server half (DOT §9) in axum terms.
+//! Protecting APIs with access tokens: DOT's resource-server half in axum terms.
 //!
 //! A [`ResourceServer`] bundles a [`TokenValidator`] (the local store, remote introspection,
 //! or both), the settings that shape answers ([`ResourceConfig`]) and, optionally, a way to

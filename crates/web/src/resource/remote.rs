@@ -1,4 +1,4 @@
-//! Remote resource-server mode (DOT §9.7): validate tokens by asking an RFC 7662
+//! Remote resource-server mode: validate tokens by asking an RFC 7662
 //! introspection endpoint — this provider's `introspect/` or any other RFC 7662 server.
 //!
 //! - The call: `POST <url>` with the form `token=…&token_type_hint=access_token`,
