@@ -351,7 +351,7 @@ async fn userinfo_follows_the_token_transport_settings(env: Env) {
     }
 }
 
-/// `AppState::new` validates like `Settings::load`; time arithmetic saturates even
+/// `Provider::new` validates like `Settings::load`; time arithmetic saturates even
 /// for values nobody validated; the largest accepted lifetimes issue tokens without a 5xx.
 async fn settings_cannot_make_a_request_panic(env: Env) {
     use oauth_toolkit_core::settings::{Settings, MAX_DURATION_SECONDS};

@@ -9,7 +9,7 @@ use oauth_toolkit_core::params::Params;
 use subtle::ConstantTimeEq;
 
 use crate::session::Session;
-use crate::AppState;
+use crate::Provider;
 
 /// The hidden form field holding the token.
 pub const CSRF_FIELD: &str = "csrfmiddlewaretoken";
@@ -29,7 +29,7 @@ pub fn csrf_valid(session: Option<&Session>, params: &Params) -> bool {
 }
 
 /// The 403 page of a failed check.
-pub fn forbidden(state: &AppState) -> Response {
+pub fn forbidden(state: &Provider) -> Response {
     tracing::info!("CSRF verification failed");
     crate::pages::error_page(
         state,

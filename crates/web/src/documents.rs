@@ -1,7 +1,7 @@
 //! The provider's public documents — `.well-known/jwks.json`, `.well-known/openid-configuration`
 //! and the RFC 8414 metadata — serialised ahead and served from memory.
 //!
-//! The RFC 8414 document depends on the settings only (fixed per [`AppState`]): it is built
+//! The RFC 8414 document depends on the settings only (fixed per [`Provider`]): it is built
 //! once. The JWKS and the discovery document also depend on the signing keys, which live in
 //! the database so that every process of a deployment agrees: a process re-reads them when its
 //! copy is older than `oidc_jwks_cache_seconds` (the TTL), and serialises again only when the
@@ -27,7 +27,7 @@ use oauth_toolkit_core::oidc::{key_set, KeySet};
 use oauth_toolkit_core::{Clock, Settings};
 use time::{Duration, OffsetDateTime};
 
-use crate::AppState;
+use crate::Provider;
 
 /// Discovery and RFC 8414 metadata: DOT's header (they change only with a deployment).
 const DOCUMENT_CACHE_CONTROL: &str = "public, max-age=3600";
@@ -66,6 +66,7 @@ impl Prepared {
         resp
     }
 
+    #[cfg(test)]
     pub fn body(&self) -> &Bytes {
         &self.body
     }
@@ -89,7 +90,7 @@ pub enum DocumentError {
     Serialise(#[from] serde_json::Error),
 }
 
-/// The cache, one per [`AppState`].
+/// The cache, one per [`Provider`].
 pub struct DocumentCache {
     ttl: Duration,
     jwks_cache_control: Option<HeaderValue>,
@@ -129,7 +130,7 @@ impl DocumentCache {
     }
 
     /// The JWKS and discovery documents of `state`'s deployment.
-    pub async fn keyed(&self, state: &AppState) -> Result<Arc<KeyedDocuments>, OAuthError> {
+    pub async fn keyed(&self, state: &Provider) -> Result<Arc<KeyedDocuments>, OAuthError> {
         self.get(&*state.clock, &state.settings, || async {
             let ctx = state.ctx();
             key_set(&ctx).await

@@ -4,10 +4,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::AppState;
+use crate::Provider;
 
 /// `GET /health`: 200 `{"status":"ok"}` when the database answers, else 503.
-pub async fn health(State(state): State<AppState>) -> Response {
+pub async fn health(State(state): State<Provider>) -> Response {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
         Err(e) => {

@@ -2,10 +2,10 @@ use axum::extract::State;
 use axum::response::Html;
 use minijinja::context;
 
-use crate::{AppState, WebError};
+use crate::{Provider, WebError};
 
 /// `GET /`: a small page linking to sign-in and the management pages.
-pub async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
+pub async fn home(State(state): State<Provider>) -> Result<Html<String>, WebError> {
     let html = state.templates.render(
         "oauth_toolkit/home.html",
         context! {

@@ -9,7 +9,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::AppState;
+use crate::Provider;
 
 /// Limits that keep one client from holding the server.
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ impl Default for ServerLimits {
 }
 
 /// RFC 8628: the device authorization endpoint and the user's pages (DOT's paths).
-fn device_routes() -> Router<AppState> {
+fn device_routes() -> Router<Provider> {
     use crate::endpoints::device_authorization::device_authorization;
     use crate::pages::device;
     Router::new()
@@ -61,7 +61,7 @@ fn device_routes() -> Router<AppState> {
 
 /// OpenID Connect: discovery, JWKS, userinfo, and RP-initiated logout while
 /// `oidc_rp_initiated_logout_enabled`.
-fn oidc_routes(settings: &oauth_toolkit_core::Settings) -> Router<AppState> {
+fn oidc_routes(settings: &oauth_toolkit_core::Settings) -> Router<Provider> {
     use crate::endpoints::{oidc, oidc_logout};
     let r = if settings.oidc_rp_initiated_logout_enabled {
         Router::new().route(
@@ -82,7 +82,7 @@ fn oidc_routes(settings: &oauth_toolkit_core::Settings) -> Router<AppState> {
         )
 }
 
-impl AppState {
+impl Provider {
     /// The protocol endpoints (`authorize/`, `token/`, `revoke_token/`, `introspect/`, the
     /// device flow, RFC 8414 metadata and, while OIDC is on, discovery, JWKS, userinfo and
     /// RP-initiated logout), at paths relative to where they are nested:
@@ -167,7 +167,7 @@ pub fn server_layers(
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
 
-fn endpoint_routes(settings: &oauth_toolkit_core::Settings) -> Router<AppState> {
+fn endpoint_routes(settings: &oauth_toolkit_core::Settings) -> Router<Provider> {
     use crate::endpoints::{introspect, metadata, revoke, token};
     let oauth = Router::new()
         .route(
@@ -202,7 +202,7 @@ fn endpoint_routes(settings: &oauth_toolkit_core::Settings) -> Router<AppState> 
 /// Logs once when the endpoints are nested somewhere else than the configured mount path:
 /// the issuer and every URL in the metadata would then be wrong.
 async fn check_mount(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State(state): axum::extract::State<Provider>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -228,13 +228,13 @@ async fn check_mount(
 
 /// Everything the `oauth-toolkit` binary serves: home, health, login pages, the endpoints
 /// under `url_prefix`, with a 404 fallback and the server layers.
-pub fn router(state: AppState, limits: &ServerLimits) -> Router {
+pub fn router(state: Provider, limits: &ServerLimits) -> Router {
     router_with(state, limits, Router::new())
 }
 
 /// [`router`] plus `extra` (an API protected with [`crate::resource`], such as
 /// [`crate::resource::demo::router`]).
-pub fn router_with(state: AppState, limits: &ServerLimits, extra: Router<AppState>) -> Router {
+pub fn router_with(state: Provider, limits: &ServerLimits, extra: Router<Provider>) -> Router {
     let app: Router = Router::new()
         .merge(state.home())
         .merge(state.health())

@@ -1,5 +1,5 @@
 //! Browser sessions: a private cookie (AES-256-GCM, authenticated and encrypted with a key
-//! derived from [`AppState::secret_key`]), so that any process sharing the key can serve any
+//! derived from [`Provider::secret_key`]), so that any process sharing the key can serve any
 //! step of a flow and nothing lives in one process's memory.
 //!
 //! The cookie holds the user id, the time of the real authentication (`auth_time`, which
@@ -32,7 +32,7 @@ use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use crate::AppState;
+use crate::Provider;
 
 /// The cookie's name (Django's).
 pub const SESSION_COOKIE: &str = "sessionid";
@@ -56,14 +56,14 @@ pub struct SessionUser {
 impl SessionUser {
     /// The provider's user row for this subject (a link row, created on first use, when the
     /// users come from the application's source). `None`: no such user.
-    pub(crate) async fn local_id(&self, state: &AppState) -> Result<Option<Id>, StoreError> {
+    pub(crate) async fn local_id(&self, state: &Provider) -> Result<Option<Id>, StoreError> {
         local_id_for_subject(&state.ctx(), &self.subject).await
     }
 }
 
 /// The provider's user row of the signed-in user, if any (a store failure is logged and
 /// counts as signed out).
-pub(crate) async fn current_local_user(state: &AppState, parts: &Parts) -> Option<Id> {
+pub(crate) async fn current_local_user(state: &Provider, parts: &Parts) -> Option<Id> {
     let user = state.current_user.current_user(parts, state).await?;
     match user.local_id(state).await {
         Ok(id) => id,
@@ -81,7 +81,7 @@ pub(crate) async fn current_local_user(state: &AppState, parts: &Parts) -> Optio
 pub trait CurrentUser: Send + Sync {
     /// The signed-in, active user of this request, or `None` (the provider then sends the
     /// browser to `login_url` with `next`).
-    async fn current_user(&self, parts: &Parts, state: &AppState) -> Option<SessionUser>;
+    async fn current_user(&self, parts: &Parts, state: &Provider) -> Option<SessionUser>;
 }
 
 /// The default [`CurrentUser`]: the provider's own cookie session, for an existing active
@@ -91,7 +91,7 @@ pub struct CookieSessionUser;
 
 #[async_trait]
 impl CurrentUser for CookieSessionUser {
-    async fn current_user(&self, parts: &Parts, state: &AppState) -> Option<SessionUser> {
+    async fn current_user(&self, parts: &Parts, state: &Provider) -> Option<SessionUser> {
         let session = Session::from_headers(&parts.headers, state)?;
         let (user_id, auth_time) = (session.uid?, session.auth_time?);
         let digest = session.uh.clone()?;
@@ -195,7 +195,7 @@ impl Session {
     }
 
     /// Record a signed-in session in the database (after [`Session::logged_in`]).
-    pub async fn save(&self, state: &AppState) -> Result<(), StoreError> {
+    pub async fn save(&self, state: &Provider) -> Result<(), StoreError> {
         let Some(user_id) = self.uid else {
             return Ok(());
         };
@@ -212,7 +212,7 @@ impl Session {
     }
 
     /// End this session in the database (its cookie, and every copy, stop working).
-    pub async fn end(&self, state: &AppState) -> Result<(), StoreError> {
+    pub async fn end(&self, state: &Provider) -> Result<(), StoreError> {
         if self.uid.is_some() {
             state.store.delete_session(&self.checksum()).await?;
         }
@@ -221,7 +221,7 @@ impl Session {
 
     /// The valid session carried by the request, if any (forged, tampered with, expired or
     /// undecryptable cookies are ignored).
-    pub fn from_headers(headers: &HeaderMap, state: &AppState) -> Option<Session> {
+    pub fn from_headers(headers: &HeaderMap, state: &Provider) -> Option<Session> {
         let key = cookie_key(&state.secret_key)?;
         let now = state.clock.now().unix_timestamp();
         let jar = CookieJar::new();
@@ -245,7 +245,7 @@ impl Session {
     }
 
     /// The `Set-Cookie` header that stores this session.
-    pub fn set_cookie(&self, state: &AppState) -> Option<HeaderValue> {
+    pub fn set_cookie(&self, state: &Provider) -> Option<HeaderValue> {
         let json = serde_json::to_string(self).ok()?;
         let mut jar = CookieJar::new();
         jar.private_mut(&cookie_key(&state.secret_key)?).add(
@@ -256,7 +256,7 @@ impl Session {
     }
 
     /// The `Set-Cookie` header that deletes the session cookie.
-    pub fn clear_cookie(state: &AppState) -> HeaderValue {
+    pub fn clear_cookie(state: &Provider) -> HeaderValue {
         let cookie = base_cookie(state, String::new())
             .max_age(time::Duration::ZERO)
             .expires(OffsetDateTime::UNIX_EPOCH)
@@ -267,7 +267,7 @@ impl Session {
 
     /// The session of the request, or a new anonymous one; `true` when it is new (and must
     /// be sent with [`Session::set_cookie`]).
-    pub fn current_or_new(headers: &HeaderMap, state: &AppState) -> (Session, bool) {
+    pub fn current_or_new(headers: &HeaderMap, state: &Provider) -> (Session, bool) {
         match Session::from_headers(headers, state) {
             Some(s) => (s, false),
             None => (Session::anonymous(state.clock.now()), true),
@@ -275,7 +275,7 @@ impl Session {
     }
 }
 
-fn base_cookie(state: &AppState, value: String) -> cookie::CookieBuilder<'static> {
+fn base_cookie(state: &Provider, value: String) -> cookie::CookieBuilder<'static> {
     Cookie::build((SESSION_COOKIE, value))
         .path("/")
         .http_only(true)
@@ -284,7 +284,7 @@ fn base_cookie(state: &AppState, value: String) -> cookie::CookieBuilder<'static
 }
 
 /// Cookies are `Secure` when the provider's public URL is https.
-pub fn is_https(state: &AppState) -> bool {
+pub fn is_https(state: &Provider) -> bool {
     state
         .settings
         .base_url()

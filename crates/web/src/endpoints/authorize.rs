@@ -45,7 +45,7 @@ use crate::form::parse_urlencoded;
 use crate::pages::login::read_form;
 use crate::pages::{login_location, redirect, render, set_cookie};
 use crate::session::Session;
-use crate::AppState;
+use crate::Provider;
 
 /// The consent page and the fatal-error page (DOT's name).
 pub const AUTHORIZE_TEMPLATE: &str = "oauth2_provider/authorize.html";
@@ -82,7 +82,7 @@ fn next_of(path: &str, params: &Params, raw_query: Option<&str>, strip_prompt: b
 }
 
 /// `GET authorize/`: an authorization request.
-pub async fn authorize_get(State(state): State<AppState>, request: Request) -> Response {
+pub async fn authorize_get(State(state): State<Provider>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let params = parse_urlencoded(raw_query.as_bytes());
@@ -91,7 +91,7 @@ pub async fn authorize_get(State(state): State<AppState>, request: Request) -> R
 
 /// An authorization request, by GET (`raw_query`: its query) or by POST (`None`).
 async fn authorization_request(
-    state: &AppState,
+    state: &Provider,
     parts: &Parts,
     params: &Params,
     raw_query: Option<&str>,
@@ -129,7 +129,7 @@ async fn authorization_request(
 /// `POST authorize/`: with the consent form's CSRF field, the consent decision
 /// (CSRF-checked; every field is validated again); without it, an authorization request
 /// sent by POST (see the module documentation for why that needs no CSRF token).
-pub async fn authorize_post(State(state): State<AppState>, request: Request) -> Response {
+pub async fn authorize_post(State(state): State<Provider>, request: Request) -> Response {
     let (parts, params) = match read_form(&state, request).await {
         Ok(x) => x,
         Err(resp) => return resp,
@@ -171,7 +171,7 @@ pub async fn authorize_post(State(state): State<AppState>, request: Request) -> 
 /// The session's user as the protocol core sees them (`auth_time` and `sid` feed OIDC);
 /// `None` when the subject names no user.
 async fn end_user(
-    state: &AppState,
+    state: &Provider,
     user: &crate::session::SessionUser,
 ) -> Result<Option<EndUser>, OAuthError> {
     let id = user
@@ -190,7 +190,7 @@ fn is_truthy(value: Option<&str>) -> bool {
     value.is_some_and(|v| !v.is_empty() && !v.eq_ignore_ascii_case("false"))
 }
 
-fn consent_page(state: &AppState, parts: &Parts, request: &AuthorizationRequest) -> Response {
+fn consent_page(state: &Provider, parts: &Parts, request: &AuthorizationRequest) -> Response {
     let (session, new) = Session::current_or_new(&parts.headers, state);
     let fields: Vec<_> = request
         .form_fields()
@@ -237,7 +237,7 @@ fn consent_page(state: &AppState, parts: &Parts, request: &AuthorizationRequest)
 }
 
 /// A fatal error renders the page (its status, no `Location`); any other goes to the client.
-fn error_response(state: &AppState, e: AuthorizationError) -> Response {
+fn error_response(state: &Provider, e: AuthorizationError) -> Response {
     if let Some(response) = e.response() {
         tracing::debug!(error = %e.error(), "authorization error sent to the client");
         return client_response(state, &response);

@@ -12,10 +12,10 @@ use oauth_toolkit_core::device_authorization::device_authorization as authorize_
 use crate::error::{no_store, oauth_error_response};
 use crate::form::{authorization, protocol_post_params};
 use crate::peer::Peer;
-use crate::AppState;
+use crate::Provider;
 
 pub async fn device_authorization(
-    State(state): State<AppState>,
+    State(state): State<Provider>,
     uri: Uri,
     Peer(peer): Peer,
     headers: HeaderMap,

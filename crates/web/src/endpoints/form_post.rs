@@ -10,7 +10,7 @@ use oauth_toolkit_core::authorization::ClientResponse;
 use oauth_toolkit_core::generators::{random_string, ALPHANUMERIC};
 
 use crate::pages::{redirect, render};
-use crate::AppState;
+use crate::Provider;
 
 /// The template (a name in DOT's namespace; DOT has no form_post page).
 pub const FORM_POST_TEMPLATE: &str = "oauth2_provider/form_post.html";
@@ -23,7 +23,7 @@ pub fn form_post_csp(nonce: &str) -> String {
 }
 
 /// The response for the client: a redirect (`query`, `fragment`) or the form (`form_post`).
-pub fn client_response(state: &AppState, response: &ClientResponse) -> Response {
+pub fn client_response(state: &Provider, response: &ClientResponse) -> Response {
     if let Some(location) = response.location() {
         return redirect(state, &location);
     }

@@ -12,10 +12,10 @@ use oauth_toolkit_core::introspection::{
 use crate::error::{no_store, oauth_error_response};
 use crate::form::{authorization, parse_urlencoded, protocol_post_params};
 use crate::peer::Peer;
-use crate::AppState;
+use crate::Provider;
 
 pub async fn introspect(
-    State(state): State<AppState>,
+    State(state): State<Provider>,
     method: Method,
     uri: Uri,
     Peer(peer): Peer,

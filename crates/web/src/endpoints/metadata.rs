@@ -5,12 +5,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::AppState;
+use crate::Provider;
 
 /// Public, identical for everyone, built from settings only: any page may read it and any
-/// cache may keep it for an hour. Serialised once per [`AppState`] (`crate::documents`), with
+/// cache may keep it for an hour. Serialised once per [`Provider`] (`crate::documents`), with
 /// its CORS and `Cache-Control` headers.
-pub async fn authorization_server(State(state): State<AppState>) -> Response {
+pub async fn authorization_server(State(state): State<Provider>) -> Response {
     match state.documents.metadata() {
         Some(doc) => doc.response(),
         // Serialising it failed when the state was built (logged then); serialising it again

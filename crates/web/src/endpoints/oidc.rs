@@ -12,7 +12,7 @@ use oauth_toolkit_core::oidc::userinfo::{invalid_token, userinfo as userinfo_cla
 use crate::error::{no_store, oauth_error_response};
 use crate::form::{is_form_encoded, parse_urlencoded};
 use crate::resource::{find_token_in, Presented};
-use crate::AppState;
+use crate::Provider;
 
 fn cors_any(resp: &mut Response) {
     resp.headers_mut().insert(
@@ -23,7 +23,7 @@ fn cors_any(resp: &mut Response) {
 
 /// `GET .well-known/openid-configuration[/]` (Discovery 1.0 §4), from the documents cache
 /// (`crate::documents`): no database read and no serialisation while it is fresh.
-pub async fn discovery(State(state): State<AppState>) -> Response {
+pub async fn discovery(State(state): State<Provider>) -> Response {
     match state.documents.keyed(&state).await {
         Ok(docs) => docs.discovery.response(),
         Err(e) => oauth_error_response(e),
@@ -31,7 +31,7 @@ pub async fn discovery(State(state): State<AppState>) -> Response {
 }
 
 /// `GET .well-known/jwks.json`: every published key, with DOT's cache headers.
-pub async fn jwks(State(state): State<AppState>) -> Response {
+pub async fn jwks(State(state): State<Provider>) -> Response {
     match state.documents.keyed(&state).await {
         Ok(docs) => docs.jwks.response(),
         Err(e) => oauth_error_response(e),
@@ -45,7 +45,7 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
 /// query or two tokens are a malformed request (400); a body token where bodies are not
 /// read is not looked at, as behind the resource layers.
 fn bearer(
-    state: &AppState,
+    state: &Provider,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -87,7 +87,7 @@ fn challenge(err: &OAuthError) -> HeaderValue {
 
 /// `GET|POST userinfo/` (OIDC Core §5.3).
 pub async fn userinfo(
-    State(state): State<AppState>,
+    State(state): State<Provider>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -135,7 +135,7 @@ pub async fn userinfo(
 }
 
 /// `OPTIONS userinfo/`: the CORS preflight.
-pub async fn userinfo_preflight(State(state): State<AppState>) -> Response {
+pub async fn userinfo_preflight(State(state): State<Provider>) -> Response {
     let mut resp = StatusCode::OK.into_response();
     if state.settings.oidc_userinfo_cors_enabled {
         let h = resp.headers_mut();

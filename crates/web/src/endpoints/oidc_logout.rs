@@ -31,7 +31,7 @@ use crate::form::parse_urlencoded;
 use crate::pages::login::read_form;
 use crate::pages::{redirect, render, set_cookie};
 use crate::session::{current_local_user, Session};
-use crate::AppState;
+use crate::Provider;
 
 /// The confirmation and error page (DOT's name).
 pub const LOGOUT_CONFIRM_TEMPLATE: &str = "oauth2_provider/logout_confirm.html";
@@ -39,14 +39,14 @@ pub const LOGOUT_CONFIRM_TEMPLATE: &str = "oauth2_provider/logout_confirm.html";
 pub const LOGGED_OUT_TEMPLATE: &str = "oauth2_provider/logged_out.html";
 
 /// `GET logout/`.
-pub async fn logout_get(State(state): State<AppState>, request: Request) -> Response {
+pub async fn logout_get(State(state): State<Provider>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let params = parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes());
     logout_request(&state, &parts, &params, false).await
 }
 
 /// `POST logout/`: an RP's request by POST, or the user's answer on the confirmation page.
-pub async fn logout_post(State(state): State<AppState>, request: Request) -> Response {
+pub async fn logout_post(State(state): State<Provider>, request: Request) -> Response {
     let (parts, params) = match read_form(&state, request).await {
         Ok(x) => x,
         Err(resp) => return resp,
@@ -88,7 +88,7 @@ pub async fn logout_post(State(state): State<AppState>, request: Request) -> Res
 /// A logout request (GET, or POST from the RP): validate, then ask or log out. `by_post`: a
 /// form anyone can submit, so a logged-in user is always asked.
 async fn logout_request(
-    state: &AppState,
+    state: &Provider,
     parts: &Parts,
     params: &Params,
     by_post: bool,
@@ -108,7 +108,7 @@ async fn logout_request(
 /// End the session (and its user's tokens of the client), then go where the RP asked, or
 /// show the "logged out" page.
 async fn log_out(
-    state: &AppState,
+    state: &Provider,
     parts: &Parts,
     request: &LogoutRequest,
     user: Option<i64>,
@@ -147,7 +147,7 @@ fn app_context(request: &LogoutRequest) -> Option<minijinja::Value> {
     })
 }
 
-fn confirm_page(state: &AppState, parts: &Parts, request: &LogoutRequest) -> Response {
+fn confirm_page(state: &Provider, parts: &Parts, request: &LogoutRequest) -> Response {
     let (session, new) = Session::current_or_new(&parts.headers, state);
     let fields: Vec<_> = request
         .fields
@@ -171,7 +171,7 @@ fn confirm_page(state: &AppState, parts: &Parts, request: &LogoutRequest) -> Res
     resp
 }
 
-fn error_page(state: &AppState, err: &OAuthError) -> Response {
+fn error_page(state: &Provider, err: &OAuthError) -> Response {
     if err.status >= 500 {
         tracing::error!(error = %err, cause = ?err.cause, "logout request failed");
     } else {

@@ -12,11 +12,11 @@ use oauth_toolkit_core::Settings;
 use crate::error::{no_store, oauth_error_response};
 use crate::form::{authorization, protocol_post_params};
 use crate::peer::Peer;
-use crate::AppState;
+use crate::Provider;
 
 /// RFC 7009 §2.2: 200 with an empty body, whether or not anything was revoked.
 pub async fn revoke(
-    State(state): State<AppState>,
+    State(state): State<Provider>,
     uri: Uri,
     Peer(peer): Peer,
     headers: HeaderMap,

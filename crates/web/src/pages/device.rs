@@ -36,7 +36,7 @@ use crate::csrf::{csrf_valid, forbidden};
 use crate::endpoints::authorize::original_path;
 use crate::form::parse_urlencoded;
 use crate::session::Session;
-use crate::AppState;
+use crate::Provider;
 
 /// DOT's template names.
 pub const USER_CODE_TEMPLATE: &str = "oauth2_provider/device/user_code.html";
@@ -61,7 +61,7 @@ fn segment(value: &str) -> String {
 }
 
 /// `{prefix}{page}<client_id>/<user_code>`.
-fn grant_path(state: &AppState, page: &str, client_id: &str, user_code: &str) -> String {
+fn grant_path(state: &Provider, page: &str, client_id: &str, user_code: &str) -> String {
     format!(
         "{}{page}{}/{}",
         state.settings.url_prefix,
@@ -71,7 +71,7 @@ fn grant_path(state: &AppState, page: &str, client_id: &str, user_code: &str) ->
 }
 
 /// The logged-in user's row id, or the redirect to the login page that comes back here.
-async fn require_user(state: &AppState, parts: &Parts) -> Result<Id, Response> {
+async fn require_user(state: &Provider, parts: &Parts) -> Result<Id, Response> {
     if let Some(user) = state.current_user.current_user(parts, state).await {
         match user.local_id(state).await {
             Ok(Some(id)) => return Ok(id),
@@ -88,7 +88,7 @@ async fn require_user(state: &AppState, parts: &Parts) -> Result<Id, Response> {
 }
 
 /// A failure of the store behind a page: logged, and a page with its status.
-fn failure(state: &AppState, e: OAuthError) -> Response {
+fn failure(state: &Provider, e: OAuthError) -> Response {
     if e.status >= 500 {
         tracing::error!(error = %e, cause = ?e.cause, "device page failed");
     }
@@ -101,7 +101,7 @@ fn failure(state: &AppState, e: OAuthError) -> Response {
     error_page(state, status, e.code.as_str(), &description)
 }
 
-fn not_found(state: &AppState, description: &str) -> Response {
+fn not_found(state: &Provider, description: &str) -> Response {
     error_page(state, StatusCode::NOT_FOUND, "Not Found", description)
 }
 
@@ -113,7 +113,7 @@ const GONE: &str = "There is no device authorization here for you (any more): th
 /// Render a page with the session's CSRF token (and the session cookie when it is new, as
 /// with an application's own login, which has no provider session yet).
 fn page(
-    state: &AppState,
+    state: &Provider,
     parts: &Parts,
     template: &str,
     build: impl FnOnce(&str) -> minijinja::Value,
@@ -127,12 +127,12 @@ fn page(
     resp
 }
 
-fn user_code_form(state: &AppState, parts: &Parts, value: &str, error: &str) -> Response {
+fn user_code_form(state: &Provider, parts: &Parts, value: &str, error: &str) -> Response {
     user_code_form_with_status(state, parts, value, error, StatusCode::OK)
 }
 
 fn user_code_form_with_status(
-    state: &AppState,
+    state: &Provider,
     parts: &Parts,
     value: &str,
     error: &str,
@@ -156,7 +156,7 @@ fn user_code_form_with_status(
 }
 
 /// `GET {prefix}/device/`.
-pub async fn user_code_page(State(state): State<AppState>, request: Request) -> Response {
+pub async fn user_code_page(State(state): State<Provider>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     if let Err(login) = require_user(&state, &parts).await {
         return login;
@@ -167,7 +167,7 @@ pub async fn user_code_page(State(state): State<AppState>, request: Request) -> 
 }
 
 /// `POST {prefix}/device/`: look the code up, bind it to the user, go to the confirmation.
-pub async fn user_code_submit(State(state): State<AppState>, request: Request) -> Response {
+pub async fn user_code_submit(State(state): State<Provider>, request: Request) -> Response {
     let (parts, params) = match read_form(&state, request).await {
         Ok(x) => x,
         Err(resp) => return resp,
@@ -212,7 +212,7 @@ pub async fn user_code_submit(State(state): State<AppState>, request: Request) -
 
 /// The grant of a confirmation or status URL for the logged-in user, or the response to send.
 async fn load(
-    state: &AppState,
+    state: &Provider,
     parts: &Parts,
     path: Result<Path<(String, String)>, PathRejection>,
     missing: &str,
@@ -230,14 +230,14 @@ async fn load(
     }
 }
 
-fn status_location(state: &AppState, grant: &DeviceGrant) -> String {
+fn status_location(state: &Provider, grant: &DeviceGrant) -> String {
     grant_path(state, STATUS_PATH, &grant.client_id, &grant.user_code)
 }
 
 /// `GET {prefix}/device-confirm/<client_id>/<user_code>`: Accept / Deny for a pending grant;
 /// a decided or expired one sends the user to its status page.
 pub async fn confirm_page(
-    State(state): State<AppState>,
+    State(state): State<Provider>,
     path: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Response {
@@ -280,7 +280,7 @@ pub async fn confirm_page(
 
 /// `POST {prefix}/device-confirm/<client_id>/<user_code>`: `action=accept|deny`.
 pub async fn confirm_submit(
-    State(state): State<AppState>,
+    State(state): State<Provider>,
     path: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Response {
@@ -320,7 +320,7 @@ fn single<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
 
 /// `GET {prefix}/device-grant-status/<client_id>/<user_code>`.
 pub async fn status_page(
-    State(state): State<AppState>,
+    State(state): State<Provider>,
     path: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Response {

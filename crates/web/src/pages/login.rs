@@ -14,7 +14,7 @@ use crate::csrf::{csrf_valid, forbidden};
 use crate::form::parse_urlencoded;
 use crate::peer::peer_addr;
 use crate::session::Session;
-use crate::AppState;
+use crate::Provider;
 
 /// Django's message: it does not tell which of the two was wrong.
 const LOGIN_FAILED: &str =
@@ -29,7 +29,7 @@ fn first<'a>(params: &'a Params, name: &str) -> &'a str {
 
 /// Read a form body within the configured limit.
 pub(crate) async fn read_form(
-    state: &AppState,
+    state: &Provider,
     request: Request,
 ) -> Result<(axum::http::request::Parts, Params), Response> {
     let (parts, body) = request.into_parts();
@@ -45,7 +45,7 @@ pub(crate) async fn read_form(
 }
 
 fn login_form(
-    state: &AppState,
+    state: &Provider,
     session: &Session,
     action: &str,
     next: &str,
@@ -64,7 +64,7 @@ fn login_form(
 }
 
 fn login_form_with_status(
-    state: &AppState,
+    state: &Provider,
     session: &Session,
     action: &str,
     next: &str,
@@ -88,7 +88,7 @@ fn login_form_with_status(
 
 /// `GET login_url`: the form. A logged-in user sees it too (to log in again, as
 /// `prompt=login` asks).
-pub async fn login_page(State(state): State<AppState>, request: Request) -> Response {
+pub async fn login_page(State(state): State<Provider>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let params = parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes());
     let (session, new) = Session::current_or_new(&parts.headers, &state);
@@ -108,7 +108,7 @@ pub async fn login_page(State(state): State<AppState>, request: Request) -> Resp
 
 /// `POST login_url`: check CSRF and credentials; on success a new session (new id, new CSRF
 /// token) and a redirect to `next` if it stays on this site, else to `/`.
-pub async fn login_submit(State(state): State<AppState>, request: Request) -> Response {
+pub async fn login_submit(State(state): State<Provider>, request: Request) -> Response {
     let (parts, params) = match read_form(&state, request).await {
         Ok(x) => x,
         Err(resp) => return resp,
@@ -190,7 +190,7 @@ pub async fn login_submit(State(state): State<AppState>, request: Request) -> Re
     }
 }
 
-fn unavailable(state: &AppState) -> Response {
+fn unavailable(state: &Provider) -> Response {
     error_page(
         state,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -201,7 +201,7 @@ fn unavailable(state: &AppState) -> Response {
 
 /// `GET /accounts/logout/`: a confirmation form (a GET never logs out: links and images
 /// must not be able to end a session).
-pub async fn logout_page(State(state): State<AppState>, request: Request) -> Response {
+pub async fn logout_page(State(state): State<Provider>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let (session, new) = Session::current_or_new(&parts.headers, &state);
     // Logged in means a live session (its row still exists), not just a decryptable cookie.
@@ -227,7 +227,7 @@ pub async fn logout_page(State(state): State<AppState>, request: Request) -> Res
 }
 
 /// `POST /accounts/logout/`: CSRF-checked; deletes the session cookie and goes to `/`.
-pub async fn logout_submit(State(state): State<AppState>, request: Request) -> Response {
+pub async fn logout_submit(State(state): State<Provider>, request: Request) -> Response {
     let (parts, params) = match read_form(&state, request).await {
         Ok(x) => x,
         Err(resp) => return resp,

@@ -11,14 +11,14 @@ use axum::Router;
 use minijinja::{context, Value};
 use oauth_toolkit_core::Settings;
 
-use crate::AppState;
+use crate::Provider;
 
 /// Where the logout page is mounted (Django's default).
 pub const LOGOUT_PATH: &str = "/accounts/logout/";
 
 /// The login and logout pages. The login page is mounted at `login_url` when that is a
 /// local path; an absolute `login_url` belongs to another site, which only gets redirects.
-pub(crate) fn routes(settings: &Settings) -> Router<AppState> {
+pub(crate) fn routes(settings: &Settings) -> Router<Provider> {
     let mut r = Router::new().route(
         LOGOUT_PATH,
         get(login::logout_page).post(login::logout_submit),
@@ -123,7 +123,7 @@ pub fn protect(resp: &mut Response) {
 }
 
 /// Render a template as a protected HTML page.
-pub fn render(state: &AppState, name: &str, ctx: Value, status: StatusCode) -> Response {
+pub fn render(state: &Provider, name: &str, ctx: Value, status: StatusCode) -> Response {
     match state.templates.render(name, ctx) {
         Ok(html) => {
             let mut resp = (status, axum::response::Html(html)).into_response();
@@ -142,7 +142,7 @@ pub fn render(state: &AppState, name: &str, ctx: Value, status: StatusCode) -> R
 
 /// The generic error page.
 pub fn error_page(
-    state: &AppState,
+    state: &Provider,
     status: StatusCode,
     error: &str,
     description: &str,
@@ -157,7 +157,7 @@ pub fn error_page(
 
 /// `302 Found` to `location`, protected like a page. A location that cannot be a header
 /// (control characters) is refused with a 400 page rather than sent.
-pub fn redirect(state: &AppState, location: &str) -> Response {
+pub fn redirect(state: &Provider, location: &str) -> Response {
     match HeaderValue::from_bytes(location.as_bytes()) {
         Ok(v) => {
             let mut resp = StatusCode::FOUND.into_response();

@@ -32,7 +32,7 @@ use super::{
     ProtectLayer, ReadWrite, RequireScopes, ResourceScoped, ResourceServer, SessionOrToken,
     TokenOrigin, ValidToken,
 };
-use crate::AppState;
+use crate::Provider;
 
 crate::scopes!(
     /// The `read` scope.
@@ -85,9 +85,9 @@ pub fn add_demo_scopes(settings: &mut Settings) -> bool {
 
 /// The demo API, to merge into the provider's router
 /// ([`crate::router_with`]).
-pub fn router(state: &AppState) -> Router<AppState> {
+pub fn router(state: &Provider) -> Router<Provider> {
     let rs = ResourceServer::from_ref(state);
-    let protected = |m: MethodRouter<AppState>| m.options(preflight);
+    let protected = |m: MethodRouter<Provider>| m.options(preflight);
     Router::new()
         .route("/api/public", get(public))
         .route("/api/hello", protected(get(hello)))
@@ -111,14 +111,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 /// Every method of `path` to [`layered`], behind `layer`.
-fn behind(path: &str, layer: ProtectLayer) -> Router<AppState> {
+fn behind(path: &str, layer: ProtectLayer) -> Router<Provider> {
     Router::new().route(path, any(layered)).route_layer(layer)
 }
 
 /// GET, HEAD (from GET), POST, PUT, PATCH and DELETE to one handler.
-fn every<H, T>(handler: H) -> MethodRouter<AppState>
+fn every<H, T>(handler: H) -> MethodRouter<Provider>
 where
-    H: axum::handler::Handler<T, AppState> + Clone,
+    H: axum::handler::Handler<T, Provider> + Clone,
     T: 'static,
 {
     get(handler.clone())

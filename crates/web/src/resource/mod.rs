@@ -4,7 +4,7 @@
 //! or both), the settings that shape answers ([`ResourceConfig`]) and, optionally, a way to
 //! recognise logged-in session users ([`SessionAuth`]). Handlers reach it through axum state:
 //! every extractor works with any state `S` for which `ResourceServer: FromRef<S>` — the
-//! provider's [`AppState`], a `ResourceServer` used as the state itself, or an application's
+//! provider's [`Provider`], a `ResourceServer` used as the state itself, or an application's
 //! own state with a `FromRef` impl.
 //!
 //! - [`extractors`]: [`Bearer`], [`RequireScopes`], [`ReadWrite`], [`ResourceScoped`],
@@ -51,7 +51,7 @@ pub use remote::{IntrospectionAuth, RemoteConfig, RemoteValidator};
 pub use validator::{Fallback, TokenOrigin, TokenValidator, ValidToken, ValidationError};
 
 use crate::session::{Session, SessionUser};
-use crate::AppState;
+use crate::Provider;
 use transport::find_token;
 pub(crate) use transport::{find_token_in, Presented};
 
@@ -131,9 +131,9 @@ pub trait SessionAuth: Send + Sync {
     async fn session_user(&self, parts: &Parts) -> Option<SessionUser>;
 }
 
-/// The provider's own session ([`AppState::current_user`]). For unsafe methods the request
+/// The provider's own session ([`Provider::current_user`]). For unsafe methods the request
 /// must also carry the session's CSRF token in an `X-CSRFToken` header (Django's name).
-pub struct ProviderSession(pub AppState);
+pub struct ProviderSession(pub Provider);
 
 /// Header carrying the CSRF token on unsafe session requests.
 pub const CSRF_HEADER: &str = "x-csrftoken";
@@ -377,8 +377,8 @@ fn remote_validator(settings: &Settings, clock: Arc<dyn Clock>) -> Option<Arc<dy
 
 /// The provider's state: its resource server (local store, plus remote introspection when
 /// configured) with its cookie session for [`SessionOrToken`].
-impl FromRef<AppState> for ResourceServer {
-    fn from_ref(state: &AppState) -> Self {
+impl FromRef<Provider> for ResourceServer {
+    fn from_ref(state: &Provider) -> Self {
         let rs = state.resource.clone();
         if rs.session.is_some() {
             return rs;
