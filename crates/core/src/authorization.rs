@@ -495,6 +495,7 @@ pub fn response_issuer(settings: &Settings) -> String {
 
 fn configured_iss(settings: &Settings) -> Option<String> {
     settings
+        .provider
         .compliant_bcp_rfc9700_authz_response_iss
         .then(|| response_issuer(settings))
 }
@@ -592,7 +593,7 @@ pub async fn validate(
     // The OpenID Connect types (all but `code` and `token`) exist only while OIDC is on (DOT
     // §2.1).
     let oidc_only = !matches!(response_type, ResponseType::Code | ResponseType::Token);
-    if !response_type.is_implemented() || (oidc_only && !ctx.settings.oidc_enabled) {
+    if !response_type.is_implemented() || (oidc_only && !ctx.settings.oidc.oidc_enabled) {
         return Err(to_client(OAuthError::new(
             ErrorCode::UnsupportedResponseType,
         )));
@@ -605,7 +606,7 @@ pub async fn validate(
         ));
     }
     if response_type.allowed_grant_types() == [GrantType::Implicit]
-        && ctx.settings.compliant_bcp_rfc9700_implicit_grant
+        && ctx.settings.provider.compliant_bcp_rfc9700_implicit_grant
     {
         return Err(to_client(
             OAuthError::new(ErrorCode::UnauthorizedClient).with_description(
@@ -633,7 +634,7 @@ pub async fn validate(
         let challenge = one("code_challenge")?;
         let method = one("code_challenge_method")?;
         match challenge {
-            None if ctx.settings.pkce_required => {
+            None if ctx.settings.provider.pkce_required => {
                 return Err(to_client(OAuthError::invalid_request(
                     "Code challenge required.",
                 )));
@@ -650,7 +651,7 @@ pub async fn validate(
                     }
                 };
                 if method == CodeChallengeMethod::Plain
-                    && ctx.settings.compliant_bcp_rfc9700_pkce_method
+                    && ctx.settings.provider.compliant_bcp_rfc9700_pkce_method
                 {
                     return Err(to_client(OAuthError::invalid_request(
                         "Unsupported \"plain\" code_challenge_method; use \"S256\".",
@@ -722,7 +723,7 @@ pub async fn validate(
         )));
     }
     let approval_prompt = match one("approval_prompt")? {
-        None => ctx.settings.request_approval_prompt,
+        None => ctx.settings.provider.request_approval_prompt,
         Some("auto") => ApprovalPrompt::Auto,
         Some(_) => ApprovalPrompt::Force,
     };
@@ -948,8 +949,8 @@ pub async fn approve(
     let mut code_value = None;
     if rt.issues_code() {
         let code = generate_token();
-        let expires_in =
-            i64::try_from(ctx.settings.authorization_code_expire_seconds).unwrap_or(i64::MAX);
+        let expires_in = i64::try_from(ctx.settings.provider.authorization_code_expire_seconds)
+            .unwrap_or(i64::MAX);
         let grant = NewGrant {
             user_id,
             code: code.clone(),

@@ -87,12 +87,13 @@ const PACED_MIN_ROWS: u64 = 100;
 
 impl ClearExpiredPlan {
     pub fn new(settings: &Settings, now: OffsetDateTime) -> Self {
-        let grace = settings.refresh_token_grace_period_seconds;
+        let grace = settings.provider.refresh_token_grace_period_seconds;
         let refresh_expire_at = settings
+            .provider
             .refresh_token_expire_seconds
             .filter(|s| *s > 0)
             .map(|s| now.saturating_sub(seconds(s)));
-        let refresh_revoked_before = if settings.refresh_token_reuse_protection {
+        let refresh_revoked_before = if settings.provider.refresh_token_reuse_protection {
             // Revoked tokens are the evidence for reuse detection: keep them as long as
             // refresh tokens live (forever when they never expire).
             refresh_expire_at
@@ -103,9 +104,12 @@ impl ClearExpiredPlan {
             now,
             refresh_revoked_before,
             refresh_expire_at,
-            batch_size: settings.clear_expired_tokens_batch_size.max(1),
+            batch_size: settings.provider.clear_expired_tokens_batch_size.max(1),
             batch_interval: StdDuration::from_secs_f64(
-                settings.clear_expired_tokens_batch_interval.max(0.0),
+                settings
+                    .provider
+                    .clear_expired_tokens_batch_interval
+                    .max(0.0),
             ),
             max_batch_time: Some(SINGLE_WRITER_BATCH_TIME),
         }
@@ -295,10 +299,11 @@ mod tests {
 
     #[test]
     fn grace_and_expiry() {
-        let settings = Settings {
-            refresh_token_grace_period_seconds: 120,
-            refresh_token_expire_seconds: Some(500),
-            ..Settings::default()
+        let settings = {
+            let mut built = Settings::default();
+            built.provider.refresh_token_grace_period_seconds = 120;
+            built.provider.refresh_token_expire_seconds = Some(500);
+            built
         };
         let plan = ClearExpiredPlan::new(&settings, now());
         assert_eq!(
@@ -311,17 +316,19 @@ mod tests {
 
     #[test]
     fn reuse_protection_keeps_revoked_tokens() {
-        let settings = Settings {
-            refresh_token_reuse_protection: true,
-            ..Settings::default()
+        let settings = {
+            let mut built = Settings::default();
+            built.provider.refresh_token_reuse_protection = true;
+            built
         };
         let plan = ClearExpiredPlan::new(&settings, now());
         assert_eq!(plan.refresh_revoked_before, None);
         assert!(!plan.steps().contains(&ClearStep::RevokedRefreshTokens));
-        let settings = Settings {
-            refresh_token_reuse_protection: true,
-            refresh_token_expire_seconds: Some(60),
-            ..Settings::default()
+        let settings = {
+            let mut built = Settings::default();
+            built.provider.refresh_token_reuse_protection = true;
+            built.provider.refresh_token_expire_seconds = Some(60);
+            built
         };
         let plan = ClearExpiredPlan::new(&settings, now());
         assert_eq!(
@@ -367,10 +374,11 @@ mod tests {
 
     #[tokio::test]
     async fn batches_until_done_and_sleeps_between() {
-        let settings = Settings {
-            clear_expired_tokens_batch_size: 10,
-            clear_expired_tokens_batch_interval: 0.001,
-            ..Settings::default()
+        let settings = {
+            let mut built = Settings::default();
+            built.provider.clear_expired_tokens_batch_size = 10;
+            built.provider.clear_expired_tokens_batch_interval = 0.001;
+            built
         };
         let mut plan = ClearExpiredPlan::new(&settings, now());
         plan.max_batch_time = None; // DOT's loop, as on PostgreSQL
@@ -396,9 +404,10 @@ mod tests {
 
     #[tokio::test]
     async fn paced_on_a_single_writer_only() {
-        let settings = Settings {
-            clear_expired_tokens_batch_size: 10,
-            ..Settings::default()
+        let settings = {
+            let mut built = Settings::default();
+            built.provider.clear_expired_tokens_batch_size = 10;
+            built
         };
         let plan = ClearExpiredPlan::new(&settings, now());
         assert_eq!(plan.max_batch_time, Some(SINGLE_WRITER_BATCH_TIME));
@@ -422,9 +431,10 @@ mod tests {
     #[test]
     fn pacer_fits_the_time_and_pauses_as_long() {
         let ms = StdDuration::from_millis;
-        let settings = Settings {
-            clear_expired_tokens_batch_size: 1000,
-            ..Settings::default()
+        let settings = {
+            let mut built = Settings::default();
+            built.provider.clear_expired_tokens_batch_size = 1000;
+            built
         };
         let plan = ClearExpiredPlan::new(&settings, now());
         let mut p = Pacer::new(&plan);
@@ -445,9 +455,10 @@ mod tests {
         assert_eq!(p.limit, PACED_MIN_ROWS);
         assert_eq!(p.last_batch(ms(3)), ms(5));
         // A longer batch_interval wins; without pacing it is DOT's plain interval.
-        let settings = Settings {
-            clear_expired_tokens_batch_interval: 0.5,
-            ..settings
+        let settings = {
+            let mut built = settings;
+            built.provider.clear_expired_tokens_batch_interval = 0.5;
+            built
         };
         let mut plan = ClearExpiredPlan::new(&settings, now());
         assert_eq!(Pacer::new(&plan).full_batch(ms(1)), ms(500));
@@ -461,9 +472,10 @@ mod tests {
 
     #[tokio::test]
     async fn paced_run_pauses_after_every_batch() {
-        let settings = Settings {
-            clear_expired_tokens_batch_size: 10,
-            ..Settings::default()
+        let settings = {
+            let mut built = Settings::default();
+            built.provider.clear_expired_tokens_batch_size = 10;
+            built
         };
         let plan = ClearExpiredPlan::new(&settings, now());
         assert!(plan.max_batch_time.is_some());

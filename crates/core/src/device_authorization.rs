@@ -40,6 +40,7 @@ pub struct DeviceAuthorizationResponse {
 /// (DOT answers `null` when the setting is unset, which RFC 8628 §3.2 does not allow).
 pub fn verification_uri(settings: &Settings) -> String {
     match settings
+        .provider
         .oauth_device_verification_uri
         .as_deref()
         .filter(|u| !u.trim().is_empty())
@@ -48,7 +49,7 @@ pub fn verification_uri(settings: &Settings) -> String {
         None => format!(
             "{}{}{DEVICE_PATH}",
             settings.base_url().trim_end_matches('/'),
-            settings.url_prefix
+            settings.server.url_prefix
         ),
     }
 }
@@ -56,6 +57,7 @@ pub fn verification_uri(settings: &Settings) -> String {
 /// `oauth_device_verification_uri_complete` with `{user_code}` replaced, when configured.
 pub fn verification_uri_complete(settings: &Settings, user_code: &str) -> Option<String> {
     settings
+        .provider
         .oauth_device_verification_uri_complete
         .as_deref()
         .filter(|u| !u.trim().is_empty())
@@ -64,7 +66,13 @@ pub fn verification_uri_complete(settings: &Settings, user_code: &str) -> Option
 
 /// The polling interval new grants get (seconds), within what a timestamp can hold.
 pub fn configured_interval(settings: &Settings) -> i64 {
-    i64::try_from(settings.device_flow_interval.min(MAX_DURATION_SECONDS)).unwrap_or(5)
+    i64::try_from(
+        settings
+            .provider
+            .device_flow_interval
+            .min(MAX_DURATION_SECONDS),
+    )
+    .unwrap_or(5)
 }
 
 /// A user code as the user reads it: `WDJB-MJHT` (RFC 8628 §6.1: the dash is for
@@ -105,7 +113,8 @@ pub async fn device_authorization(
     let scope = join_scopes(&resolve_for(ctx, Some(&client), params.single("scope")?)?);
     // 4. Store it.
     let interval = configured_interval(ctx.settings);
-    let expires_in = i64::try_from(ctx.settings.device_code_expire_seconds).unwrap_or(1800);
+    let expires_in =
+        i64::try_from(ctx.settings.provider.device_code_expire_seconds).unwrap_or(1800);
     let expires = ctx.now.saturating_add(Duration::seconds(expires_in));
     let mut attempt = 0;
     let (device_code, grant) = loop {
@@ -148,13 +157,13 @@ mod tests {
     fn verification_uris() {
         let mut s = Settings::default();
         assert_eq!(verification_uri(&s), "http://127.0.0.1:8000/o/device/");
-        s.issuer = Some("https://auth.example.com/".into());
-        s.url_prefix = String::new();
+        s.server.issuer = Some("https://auth.example.com/".into());
+        s.server.url_prefix = String::new();
         assert_eq!(verification_uri(&s), "https://auth.example.com/device/");
-        s.oauth_device_verification_uri = Some("https://example.com/device".into());
+        s.provider.oauth_device_verification_uri = Some("https://example.com/device".into());
         assert_eq!(verification_uri(&s), "https://example.com/device");
         assert_eq!(verification_uri_complete(&s, "WDJB-MJHT"), None);
-        s.oauth_device_verification_uri_complete =
+        s.provider.oauth_device_verification_uri_complete =
             Some("https://example.com/device?user_code={user_code}".into());
         assert_eq!(
             verification_uri_complete(&s, "WDJB-MJHT").as_deref(),
@@ -170,9 +179,10 @@ mod tests {
 
     #[test]
     fn interval_is_bounded() {
-        let s = Settings {
-            device_flow_interval: u64::MAX,
-            ..Settings::default()
+        let s = {
+            let mut built = Settings::default();
+            built.provider.device_flow_interval = u64::MAX;
+            built
         };
         assert_eq!(configured_interval(&s), MAX_DURATION_SECONDS as i64);
         assert_eq!(configured_interval(&Settings::default()), 5);

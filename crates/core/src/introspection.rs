@@ -292,6 +292,7 @@ async fn describe_refresh_token(
 fn refresh_token_expiry(ctx: &Ctx<'_>, at: &AccessToken) -> Option<OffsetDateTime> {
     let idle = ctx
         .settings
+        .provider
         .refresh_token_expire_seconds
         .filter(|s| *s > 0)?;
     let idle = Duration::seconds(i64::try_from(idle).unwrap_or(i64::MAX));

@@ -96,8 +96,9 @@ fn mint_values(
     access_token: String,
     refresh_value: impl FnOnce() -> String,
 ) -> Minted {
-    let store_plaintext = !ctx.settings.compliant_bcp_rfc9700_token_storage;
-    let expires_in = i64::try_from(ctx.settings.access_token_expire_seconds).unwrap_or(i64::MAX);
+    let store_plaintext = !ctx.settings.provider.compliant_bcp_rfc9700_token_storage;
+    let expires_in =
+        i64::try_from(ctx.settings.provider.access_token_expire_seconds).unwrap_or(i64::MAX);
     let family = issue
         .family
         .or_else(|| issue.with_refresh_token.then(Uuid::new_v4));

@@ -32,7 +32,6 @@ pub mod redirect_uri;
 pub mod revocation;
 pub mod scopes;
 pub mod settings;
-mod settings_display;
 pub mod slow_hash;
 pub mod store;
 pub mod throttle;

@@ -22,9 +22,9 @@ pub const DEVICE_AUTHORIZATION_PATH: &str = "/device-authorization/";
 /// The issuer identifier (RFC 8414 §2): `oidc_iss_endpoint` when set, else the public base
 /// URL followed by `url_prefix`. Never ends with a slash.
 pub fn issuer(settings: &Settings) -> String {
-    let configured = settings.oidc_iss_endpoint.trim();
+    let configured = settings.oidc.oidc_iss_endpoint.trim();
     let issuer = if configured.is_empty() {
-        format!("{}{}", settings.base_url(), settings.url_prefix)
+        format!("{}{}", settings.base_url(), settings.server.url_prefix)
     } else {
         configured.to_string()
     };
@@ -93,13 +93,13 @@ pub fn authorization_server_metadata(settings: &Settings) -> AuthorizationServer
     let device_authorization_endpoint = Some(url(DEVICE_AUTHORIZATION_PATH));
 
     let mut response_types = vec!["code"];
-    if !settings.compliant_bcp_rfc9700_implicit_grant {
+    if !settings.provider.compliant_bcp_rfc9700_implicit_grant {
         response_types.push("token");
     }
     let mut response_types = strings(&response_types);
     let mut token_auth_methods = strings(&CLIENT_AUTH_METHODS);
     let (mut jwks_uri, mut userinfo_endpoint) = (None, None);
-    if settings.oidc_enabled {
+    if settings.oidc.oidc_enabled {
         use crate::oidc::discovery as oidc;
         jwks_uri = Some(url(oidc::JWKS_PATH));
         userinfo_endpoint = Some(oidc::userinfo_endpoint(settings, &issuer));
@@ -107,10 +107,10 @@ pub fn authorization_server_metadata(settings: &Settings) -> AuthorizationServer
         token_auth_methods = oidc::token_endpoint_auth_methods(settings);
     }
     let mut grant_types = vec!["authorization_code"];
-    if !settings.compliant_bcp_rfc9700_implicit_grant {
+    if !settings.provider.compliant_bcp_rfc9700_implicit_grant {
         grant_types.push("implicit");
     }
-    if !settings.compliant_bcp_rfc9700_password_grant {
+    if !settings.provider.compliant_bcp_rfc9700_password_grant {
         grant_types.push("password");
     }
     grant_types.extend(["client_credentials", "refresh_token"]);
@@ -118,7 +118,7 @@ pub fn authorization_server_metadata(settings: &Settings) -> AuthorizationServer
         grant_types.push("urn:ietf:params:oauth:grant-type:device_code");
     }
     let mut pkce_methods = Vec::new();
-    if !settings.compliant_bcp_rfc9700_pkce_method {
+    if !settings.provider.compliant_bcp_rfc9700_pkce_method {
         pkce_methods.push("plain");
     }
     pkce_methods.push("S256");
@@ -141,6 +141,7 @@ pub fn authorization_server_metadata(settings: &Settings) -> AuthorizationServer
         introspection_endpoint_auth_methods_supported: strings(&CLIENT_AUTH_METHODS),
         code_challenge_methods_supported: strings(&pkce_methods),
         authorization_response_iss_parameter_supported: settings
+            .provider
             .compliant_bcp_rfc9700_authz_response_iss
             .then_some(true),
         extra: serde_json::Map::new(),
@@ -156,12 +157,12 @@ mod tests {
     fn issuer_rules() {
         let mut s = Settings::default();
         assert_eq!(issuer(&s), "http://127.0.0.1:8000/o");
-        s.url_prefix = String::new();
+        s.server.url_prefix = String::new();
         assert_eq!(issuer(&s), "http://127.0.0.1:8000");
-        s.issuer = Some("https://auth.example.com".into());
-        s.url_prefix = "/oauth".into();
+        s.server.issuer = Some("https://auth.example.com".into());
+        s.server.url_prefix = "/oauth".into();
         assert_eq!(issuer(&s), "https://auth.example.com/oauth");
-        s.oidc_iss_endpoint = "https://id.example.com/tenant/".into();
+        s.oidc.oidc_iss_endpoint = "https://id.example.com/tenant/".into();
         assert_eq!(issuer(&s), "https://id.example.com/tenant");
         assert_eq!(
             endpoint_url("https://id.example.com/tenant", TOKEN_PATH),
@@ -172,10 +173,11 @@ mod tests {
     #[test]
     fn default_document() {
         // Without OpenID Connect: the plain RFC 8414 document (with it, see `openid_members`).
-        let s = Settings {
-            issuer: Some("http://localhost".into()),
-            oidc_enabled: false,
-            ..Settings::default()
+        let s = {
+            let mut built = Settings::default();
+            built.server.issuer = Some("http://localhost".into());
+            built.oidc.oidc_enabled = false;
+            built
         };
         let doc = serde_json::to_value(authorization_server_metadata(&s)).unwrap();
         assert_eq!(
@@ -202,13 +204,14 @@ mod tests {
 
     #[test]
     fn compliance_gates() {
-        let s = Settings {
-            compliant_bcp_rfc9700_implicit_grant: true,
-            compliant_bcp_rfc9700_password_grant: true,
-            compliant_bcp_rfc9700_pkce_method: true,
-            compliant_bcp_rfc9700_authz_response_iss: true,
-            oidc_enabled: false,
-            ..Settings::default()
+        let s = {
+            let mut built = Settings::default();
+            built.provider.compliant_bcp_rfc9700_implicit_grant = true;
+            built.provider.compliant_bcp_rfc9700_password_grant = true;
+            built.provider.compliant_bcp_rfc9700_pkce_method = true;
+            built.provider.compliant_bcp_rfc9700_authz_response_iss = true;
+            built.oidc.oidc_enabled = false;
+            built
         };
         let doc = authorization_server_metadata(&s);
         assert_eq!(doc.response_types_supported, ["code"]);
@@ -233,10 +236,11 @@ mod tests {
 
     #[test]
     fn openid_members() {
-        let s = Settings {
-            issuer: Some("http://localhost".into()),
-            compliant_bcp_rfc9700_implicit_grant: true,
-            ..Settings::default()
+        let s = {
+            let mut built = Settings::default();
+            built.server.issuer = Some("http://localhost".into());
+            built.provider.compliant_bcp_rfc9700_implicit_grant = true;
+            built
         };
         let doc = serde_json::to_value(authorization_server_metadata(&s)).unwrap();
         let discovery =

@@ -69,30 +69,30 @@ impl Limit {
     /// `login_failure_limit` within `login_failure_window_seconds`.
     pub fn login(s: &Settings) -> Limit {
         Limit {
-            limit: s.login_failure_limit,
-            window_seconds: s.login_failure_window_seconds,
+            limit: s.provider.login_failure_limit,
+            window_seconds: s.provider.login_failure_window_seconds,
         }
     }
 
     /// `login_failure_address_limit` within `login_failure_window_seconds`.
     pub fn login_address(s: &Settings) -> Limit {
         Limit {
-            limit: s.login_failure_address_limit,
-            window_seconds: s.login_failure_window_seconds,
+            limit: s.provider.login_failure_address_limit,
+            window_seconds: s.provider.login_failure_window_seconds,
         }
     }
 
     pub fn device_user_code(s: &Settings) -> Limit {
         Limit {
-            limit: s.device_user_code_failure_limit,
-            window_seconds: s.device_user_code_failure_window_seconds,
+            limit: s.provider.device_user_code_failure_limit,
+            window_seconds: s.provider.device_user_code_failure_window_seconds,
         }
     }
 
     pub fn client_authentication(s: &Settings) -> Limit {
         Limit {
-            limit: s.client_authentication_failure_limit,
-            window_seconds: s.client_authentication_failure_window_seconds,
+            limit: s.provider.client_authentication_failure_limit,
+            window_seconds: s.provider.client_authentication_failure_window_seconds,
         }
     }
 

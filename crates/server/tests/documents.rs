@@ -77,10 +77,11 @@ async fn hits_send_no_statement_and_rotation_publishes_first(env: Env) {
     let db = env.db().await;
     db.migrate().await.unwrap();
     let clock = Arc::new(FixedClock::new(OffsetDateTime::now_utc()));
-    let settings = Settings {
-        issuer: Some("http://localhost:8000".into()),
-        oidc_jwks_cache_seconds: 10,
-        ..Settings::default()
+    let settings = {
+        let mut built = Settings::default();
+        built.server.issuer = Some("http://localhost:8000".into());
+        built.oidc.oidc_jwks_cache_seconds = 10;
+        built
     };
     let state = Provider::new(settings, db.store(), clock.clone(), vec![7; 64]).unwrap();
     let docs = Documents {

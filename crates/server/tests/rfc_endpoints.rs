@@ -357,9 +357,10 @@ async fn settings_cannot_make_a_request_panic(env: Env) {
     use oauth_toolkit_core::settings::{Settings, MAX_DURATION_SECONDS};
     let (id, secret) = env.create_app("confidential", "client-credentials", &[]);
     let db = env.db().await;
-    let absurd = Settings {
-        access_token_expire_seconds: u64::MAX,
-        ..Settings::default()
+    let absurd = {
+        let mut built = Settings::default();
+        built.provider.access_token_expire_seconds = u64::MAX;
+        built
     };
     let clock = Arc::new(oauth_toolkit_core::SystemClock);
     let state = oauth_toolkit_axum::Provider::new(absurd.clone(), db.store(), clock, vec![7; 64]);
@@ -369,10 +370,11 @@ async fn settings_cannot_make_a_request_panic(env: Env) {
         state.err()
     );
     // The protocol core used directly with unvalidated settings: a token, not a panic.
-    let absurd = Settings {
-        refresh_token_expire_seconds: Some(u64::MAX),
-        refresh_token_grace_period_seconds: u64::MAX,
-        ..absurd
+    let absurd = {
+        let mut built = absurd;
+        built.provider.refresh_token_expire_seconds = Some(u64::MAX);
+        built.provider.refresh_token_grace_period_seconds = u64::MAX;
+        built
     };
     let store = db.store();
     let ctx = oauth_toolkit_core::context::Ctx::new(&absurd, &*store, OffsetDateTime::now_utc());

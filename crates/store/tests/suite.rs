@@ -1238,10 +1238,11 @@ async fn cleartokens_dot_scenario(db: &Database) {
     let u = user(&*store, "u").await;
     let a = app(&*store, Some(&u)).await;
     let now = t0();
-    let settings = Settings {
-        refresh_token_expire_seconds: Some(500),
-        clear_expired_tokens_batch_size: 10,
-        ..Settings::default()
+    let settings = {
+        let mut built = Settings::default();
+        built.provider.refresh_token_expire_seconds = Some(500);
+        built.provider.clear_expired_tokens_batch_size = 10;
+        built
     };
     let mut ats = Vec::new();
     for i in 0..200 {
@@ -1381,9 +1382,10 @@ async fn cleartokens_grace_and_reuse_protection(db: &Database) {
         .unwrap();
 
     // Reuse protection without an expiry keeps revoked tokens forever (they are evidence).
-    let keep = Settings {
-        refresh_token_reuse_protection: true,
-        ..Settings::default()
+    let keep = {
+        let mut built = Settings::default();
+        built.provider.refresh_token_reuse_protection = true;
+        built
     };
     clear_expired(
         &*store,
@@ -1396,9 +1398,10 @@ async fn cleartokens_grace_and_reuse_protection(db: &Database) {
     assert!(store.get_refresh_token(recent.id).await.unwrap().is_some());
 
     // With a 60 s grace period only the token revoked 300 s ago goes.
-    let grace = Settings {
-        refresh_token_grace_period_seconds: 60,
-        ..Settings::default()
+    let grace = {
+        let mut built = Settings::default();
+        built.provider.refresh_token_grace_period_seconds = 60;
+        built
     };
     let report = clear_expired(
         &*store,
@@ -1426,9 +1429,10 @@ async fn cleartokens_one_million(db: &Database) {
     let keep = store.create_access_token(keep, now).await.unwrap();
     assert!(fresh > expired);
 
-    let settings = Settings {
-        clear_expired_tokens_batch_size: 10_000,
-        ..Settings::default()
+    let settings = {
+        let mut built = Settings::default();
+        built.provider.clear_expired_tokens_batch_size = 10_000;
+        built
     };
     let report = clear_expired(
         &*store,

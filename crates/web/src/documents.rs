@@ -104,7 +104,7 @@ pub struct DocumentCache {
 
 impl DocumentCache {
     pub fn new(settings: &Settings) -> Self {
-        let n = settings.oidc_jwks_max_age_seconds;
+        let n = settings.oidc.oidc_jwks_max_age_seconds;
         let jwks_cache_control = HeaderValue::from_str(&format!(
             "public, max-age={n}, stale-while-revalidate={n}, stale-if-error={n}"
         ))
@@ -115,7 +115,7 @@ impl DocumentCache {
             .ok();
         Self {
             ttl: Duration::seconds(
-                i64::try_from(settings.oidc_jwks_cache_seconds).unwrap_or(i64::MAX),
+                i64::try_from(settings.oidc.oidc_jwks_cache_seconds).unwrap_or(i64::MAX),
             ),
             jwks_cache_control,
             metadata,
@@ -277,10 +277,11 @@ mod tests {
     use super::*;
 
     fn settings(ttl: u64) -> Settings {
-        Settings {
-            oidc_jwks_cache_seconds: ttl,
-            issuer: Some("http://localhost".into()),
-            ..Settings::default()
+        {
+            let mut built = Settings::default();
+            built.oidc.oidc_jwks_cache_seconds = ttl;
+            built.server.issuer = Some("http://localhost".into());
+            built
         }
     }
 

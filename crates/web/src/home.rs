@@ -9,8 +9,8 @@ pub async fn home(State(state): State<Provider>) -> Result<Html<String>, WebErro
     let html = state.templates.render(
         "oauth_toolkit/home.html",
         context! {
-            prefix => state.settings.url_prefix.clone(),
-            login_url => state.settings.login_url.clone(),
+            prefix => state.settings.server.url_prefix.clone(),
+            login_url => state.settings.server.login_url.clone(),
         },
     )?;
     Ok(Html(html))

@@ -63,7 +63,7 @@ fn device_routes() -> Router<Provider> {
 /// `oidc_rp_initiated_logout_enabled`.
 fn oidc_routes(settings: &oauth_toolkit_core::Settings) -> Router<Provider> {
     use crate::endpoints::{oidc, oidc_logout};
-    let r = if settings.oidc_rp_initiated_logout_enabled {
+    let r = if settings.oidc.oidc_rp_initiated_logout_enabled {
         Router::new().route(
             "/logout/",
             get(oidc_logout::logout_get).post(oidc_logout::logout_post),
@@ -102,7 +102,7 @@ impl Provider {
     /// RFC 8414 §3.1: an issuer with a path (`/o`) has its metadata at the root under
     /// `/.well-known/oauth-authorization-server/o`. Merge at the application's root.
     pub fn well_known<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        let prefix = self.settings.url_prefix.clone();
+        let prefix = self.settings.server.url_prefix.clone();
         let r = Router::new();
         let r = if prefix.is_empty() {
             r
@@ -140,7 +140,7 @@ impl Provider {
 
     /// `app` with the endpoints nested at [`Provider::mount_path`] and the root metadata.
     pub fn mount<S: Clone + Send + Sync + 'static>(&self, app: Router<S>) -> Router<S> {
-        let prefix = self.settings.url_prefix.clone();
+        let prefix = self.settings.server.url_prefix.clone();
         let app = if prefix.is_empty() {
             app.merge(self.endpoints())
         } else {
@@ -158,7 +158,7 @@ pub fn server_layers(
     limits: &ServerLimits,
 ) -> Router {
     router
-        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(settings.server.max_body_bytes))
         .layer(axum::middleware::map_response(close_after_413))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -192,7 +192,7 @@ fn endpoint_routes(settings: &oauth_toolkit_core::Settings) -> Router<Provider> 
             "/.well-known/oauth-authorization-server",
             get(metadata::authorization_server),
         );
-    if settings.oidc_enabled {
+    if settings.oidc.oidc_enabled {
         oauth.merge(oidc_routes(settings))
     } else {
         oauth
@@ -211,12 +211,12 @@ async fn check_mount(
         if let Some(original) = request.extensions().get::<axum::extract::OriginalUri>() {
             let full = original.path();
             let mounted = full.strip_suffix(request.uri().path()).unwrap_or("");
-            if mounted != state.settings.url_prefix
+            if mounted != state.settings.server.url_prefix
                 && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
             {
                 tracing::error!(
                     mounted_at = %oauth_toolkit_core::redact::Sanitized(mounted),
-                    mount_path = %state.settings.url_prefix,
+                    mount_path = %state.settings.server.url_prefix,
                     "the endpoints are nested at another path than the provider's mount path; \
                      set it with ProviderBuilder::issuer or url_prefix"
                 );

@@ -63,10 +63,10 @@ impl ServerLimits {
     /// `max_connections` and `shutdown_timeout_seconds`.
     pub fn from_settings(settings: &Settings) -> Self {
         Self {
-            request_timeout: Duration::from_secs(settings.request_timeout_seconds),
-            header_read_timeout: Duration::from_secs(settings.header_read_timeout_seconds),
-            max_connections: settings.max_connections.max(1),
-            shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_seconds),
+            request_timeout: Duration::from_secs(settings.server.request_timeout_seconds),
+            header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_seconds),
+            max_connections: settings.server.max_connections.max(1),
+            shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_seconds),
         }
     }
 }

@@ -117,7 +117,7 @@ impl Provider {
     /// Where the endpoints must be nested (`url_prefix`, or the path of the issuer given to
     /// [`ProviderBuilder::issuer`]); empty for the root.
     pub fn mount_path(&self) -> &str {
-        &self.settings.url_prefix
+        &self.settings.server.url_prefix
     }
 
     /// The protocol context for one request (the clock is read once).
@@ -169,12 +169,12 @@ impl ProviderBuilder {
             .and_then(|host| trimmed[host..].find('/').map(|p| host + p));
         match path_start {
             Some(p) => {
-                self.settings.issuer = Some(trimmed[..p].to_string());
-                self.settings.url_prefix = trimmed[p..].to_string();
+                self.settings.server.issuer = Some(trimmed[..p].to_string());
+                self.settings.server.url_prefix = trimmed[p..].to_string();
             }
             None => {
-                self.settings.issuer = Some(trimmed.to_string());
-                self.settings.url_prefix = String::new();
+                self.settings.server.issuer = Some(trimmed.to_string());
+                self.settings.server.url_prefix = String::new();
             }
         }
         self
@@ -245,7 +245,7 @@ impl ProviderBuilder {
         settings.validate()?;
         let secret_key = self.secret_key.unwrap_or_default();
         let token_key = TokenDerivationKey::from_secret_key(&secret_key)?;
-        let templates = Templates::new(settings.template_dir.as_deref().map(Into::into))?;
+        let templates = Templates::new(settings.server.template_dir.as_deref().map(Into::into))?;
         let resource = self.resource.unwrap_or_else(|| {
             ResourceServer::from_settings_with_users(
                 &settings,
@@ -257,7 +257,9 @@ impl ProviderBuilder {
         Ok(Provider(Arc::new(ProviderParts {
             token_key,
             documents: DocumentCache::new(&settings),
-            client_auth_cache: ClientAuthCache::new(settings.client_authentication_cache_seconds),
+            client_auth_cache: ClientAuthCache::new(
+                settings.provider.client_authentication_cache_seconds,
+            ),
             store: self.store,
             clock: self.clock,
             templates,
@@ -280,7 +282,7 @@ pub async fn load_secret_key(
     settings: &Settings,
     store: &dyn Store,
 ) -> Result<Vec<u8>, oauth_toolkit_core::store::StoreError> {
-    if let Some(k) = &settings.secret_key {
+    if let Some(k) = &settings.server.secret_key {
         return Ok(k.as_bytes().to_vec());
     }
     let candidate = oauth_toolkit_core::generators::random_string(

@@ -137,7 +137,7 @@ pub async fn run(login: Login) -> anyhow::Result<()> {
     let mut settings = Settings::load(config.as_deref(), env).context("cannot load settings")?;
     if login == Login::Own {
         // Where the provider sends a browser that must sign in (with `next`).
-        settings.login_url = own_login::LOGIN_PATH.into();
+        settings.server.login_url = own_login::LOGIN_PATH.into();
     }
 
     let db = oauth_toolkit_store::Database::open(settings.database_url(), &Default::default())

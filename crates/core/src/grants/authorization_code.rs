@@ -155,7 +155,7 @@ fn check_pkce(ctx: &Ctx<'_>, grant: &Grant, verifier: Option<&str>) -> Result<()
             Some(_) => Err(invalid_grant(
                 "A code_verifier was sent for a code issued without a code_challenge.",
             )),
-            None if ctx.settings.pkce_required => {
+            None if ctx.settings.provider.pkce_required => {
                 Err(OAuthError::invalid_request("Code verifier required."))
             }
             None => Ok(()),

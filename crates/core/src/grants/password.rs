@@ -30,7 +30,7 @@ impl GrantHandler for PasswordGrant {
         client: &Application,
         params: &Params,
     ) -> Result<TokenResponse, OAuthError> {
-        if ctx.settings.compliant_bcp_rfc9700_password_grant {
+        if ctx.settings.provider.compliant_bcp_rfc9700_password_grant {
             return Err(OAuthError::new(ErrorCode::UnauthorizedClient)
                 .with_description("The password grant is disabled (RFC 9700 §2.4)."));
         }

@@ -81,7 +81,12 @@ impl GrantHandler for RefreshTokenGrant {
             }
             return Err(invalid_grant());
         };
-        if let Some(idle) = ctx.settings.refresh_token_expire_seconds.filter(|s| *s > 0) {
+        if let Some(idle) = ctx
+            .settings
+            .provider
+            .refresh_token_expire_seconds
+            .filter(|s| *s > 0)
+        {
             let idle = Duration::seconds(i64::try_from(idle).unwrap_or(i64::MAX));
             if at.expires.saturating_add(idle) <= ctx.now {
                 return Err(invalid_grant());
@@ -103,15 +108,15 @@ impl GrantHandler for RefreshTokenGrant {
         };
         let scope = join_scopes(&scopes);
 
-        if !ctx.settings.rotate_refresh_token {
+        if !ctx.settings.provider.rotate_refresh_token {
             // DOT: same refresh token; the access token row gets a new value in place.
             let new_value = generate_token();
             let (column, checksum) = stored_token(
                 &new_value,
-                !ctx.settings.compliant_bcp_rfc9700_token_storage,
+                !ctx.settings.provider.compliant_bcp_rfc9700_token_storage,
             );
-            let expires_in =
-                i64::try_from(ctx.settings.access_token_expire_seconds).unwrap_or(i64::MAX);
+            let expires_in = i64::try_from(ctx.settings.provider.access_token_expire_seconds)
+                .unwrap_or(i64::MAX);
             let updated = ctx
                 .store
                 .replace_access_token(
@@ -243,7 +248,7 @@ fn derived_successors(
     presented: &str,
 ) -> Result<Option<SuccessorValues>, OAuthError> {
     match ctx.token_key {
-        Some(key) if ctx.settings.refresh_token_grace_period_seconds > 0 => key
+        Some(key) if ctx.settings.provider.refresh_token_grace_period_seconds > 0 => key
             .successors(presented)
             .map(Some)
             .map_err(OAuthError::server_error),
@@ -291,7 +296,7 @@ async fn replay(
     if let Some(response) = grace_replay(ctx, client, rt, presented).await? {
         return Ok(response);
     }
-    if ctx.settings.refresh_token_reuse_protection {
+    if ctx.settings.provider.refresh_token_reuse_protection {
         if let Some(family) = rt.token_family {
             let revoked = ctx.store.revoke_token_family(family, ctx.now).await?;
             tracing::warn!(
@@ -311,7 +316,7 @@ async fn grace_replay(
     rt: &RefreshToken,
     presented: &str,
 ) -> Result<Option<TokenResponse>, OAuthError> {
-    let grace = ctx.settings.refresh_token_grace_period_seconds;
+    let grace = ctx.settings.provider.refresh_token_grace_period_seconds;
     let Some(revoked) = rt.revoked.filter(|_| grace > 0) else {
         return Ok(None);
     };
@@ -358,8 +363,10 @@ async fn grace_replay(
                     .map_err(OAuthError::server_error)?,
                 None => generate_token(),
             };
-            let (column, checksum) =
-                stored_token(&value, !ctx.settings.compliant_bcp_rfc9700_token_storage);
+            let (column, checksum) = stored_token(
+                &value,
+                !ctx.settings.provider.compliant_bcp_rfc9700_token_storage,
+            );
             let created = ctx
                 .store
                 .create_refresh_token(

@@ -271,8 +271,8 @@ impl NewApplication {
     pub fn new(client_type: ClientType, grant_type: GrantType, settings: &Settings) -> Self {
         Self {
             client_id: crate::generators::generate_client_id(
-                settings.client_id_generator_length,
-                &settings.client_id_generator_alphabet,
+                settings.provider.client_id_generator_length,
+                &settings.provider.client_id_generator_alphabet,
             ),
             user_id: None,
             redirect_uris: String::new(),
@@ -295,8 +295,8 @@ impl NewApplication {
         settings: &Settings,
     ) -> Result<String, crate::client_secret::SecretHashError> {
         let plain = crate::generators::generate_client_secret(
-            settings.client_secret_generator_length,
-            &settings.client_secret_generator_alphabet,
+            settings.provider.client_secret_generator_length,
+            &settings.provider.client_secret_generator_alphabet,
         );
         self.set_secret(&plain, settings)?;
         Ok(plain)
@@ -310,7 +310,7 @@ impl NewApplication {
         settings: &Settings,
     ) -> Result<(), crate::client_secret::SecretHashError> {
         self.client_secret = if self.hash_client_secret && !crate::client_secret::is_hashed(plain) {
-            crate::client_secret::hash_client_secret(plain, settings.client_secret_hasher)?
+            crate::client_secret::hash_client_secret(plain, settings.provider.client_secret_hasher)?
         } else {
             plain.to_string()
         };
@@ -364,8 +364,8 @@ impl NewApplication {
         }
         if let Err(list) = redirect_uri::validate_origins(
             &self.allowed_origins,
-            &settings.allowed_schemes,
-            settings.allow_uri_wildcards,
+            &settings.provider.allowed_schemes,
+            settings.provider.allow_uri_wildcards,
         ) {
             errors.extend(
                 list.into_iter()
@@ -451,8 +451,8 @@ impl Application {
         redirect_uri::origin_allowed(
             origin,
             &self.allowed_origins,
-            &settings.allowed_schemes,
-            settings.allow_uri_wildcards,
+            &settings.provider.allowed_schemes,
+            settings.provider.allow_uri_wildcards,
         )
     }
 

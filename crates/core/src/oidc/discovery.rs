@@ -22,10 +22,10 @@ fn is_implicit(response_type: &str) -> bool {
 
 /// `userinfo_endpoint`: `oidc_userinfo_endpoint`, else `issuer` + `/userinfo/`.
 pub fn userinfo_endpoint(settings: &Settings, issuer: &str) -> String {
-    if settings.oidc_userinfo_endpoint.trim().is_empty() {
+    if settings.oidc.oidc_userinfo_endpoint.trim().is_empty() {
         endpoint_url(issuer, USERINFO_PATH)
     } else {
-        settings.oidc_userinfo_endpoint.trim().to_string()
+        settings.oidc.oidc_userinfo_endpoint.trim().to_string()
     }
 }
 
@@ -33,9 +33,10 @@ pub fn userinfo_endpoint(settings: &Settings, issuer: &str) -> String {
 /// while `compliant_bcp_rfc9700_implicit_grant`.
 pub fn response_types(settings: &Settings) -> Vec<String> {
     settings
+        .oidc
         .oidc_response_types_supported
         .iter()
-        .filter(|t| !(settings.compliant_bcp_rfc9700_implicit_grant && is_implicit(t)))
+        .filter(|t| !(settings.provider.compliant_bcp_rfc9700_implicit_grant && is_implicit(t)))
         .cloned()
         .collect()
 }
@@ -43,7 +44,10 @@ pub fn response_types(settings: &Settings) -> Vec<String> {
 /// `token_endpoint_auth_methods_supported`: `oidc_token_endpoint_auth_methods_supported`
 /// and `none`, since public clients are served (Discovery §3; DOT lists no `none`).
 pub fn token_endpoint_auth_methods(settings: &Settings) -> Vec<String> {
-    let mut methods = settings.oidc_token_endpoint_auth_methods_supported.clone();
+    let mut methods = settings
+        .oidc
+        .oidc_token_endpoint_auth_methods_supported
+        .clone();
     if !methods.iter().any(|m| m == "none") {
         methods.push("none".into());
     }
@@ -66,7 +70,7 @@ pub fn openid_configuration(settings: &Settings, keys: &KeySet) -> Value {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    if settings.compliant_bcp_rfc9700_implicit_grant {
+    if settings.provider.compliant_bcp_rfc9700_implicit_grant {
         grant_types.retain(|g| g != "implicit");
     }
     let mut algs: Vec<&str> = keys.algorithms();
@@ -78,7 +82,7 @@ pub fn openid_configuration(settings: &Settings, keys: &KeySet) -> Value {
         "response_types_supported": response_types,
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": grant_types,
-        "subject_types_supported": settings.oidc_subject_types_supported,
+        "subject_types_supported": settings.oidc.oidc_subject_types_supported,
         "id_token_signing_alg_values_supported": algs,
         "token_endpoint_auth_methods_supported": token_endpoint_auth_methods(settings),
         "claims_supported": CLAIMS_SUPPORTED,
@@ -91,7 +95,7 @@ pub fn openid_configuration(settings: &Settings, keys: &KeySet) -> Value {
     if let Value::Object(extra) = extra {
         doc.extend(extra);
     }
-    if settings.oidc_rp_initiated_logout_enabled {
+    if settings.oidc.oidc_rp_initiated_logout_enabled {
         // RP-Initiated Logout §2.1: only while `logout/` is routed.
         doc.insert("end_session_endpoint".into(), url(LOGOUT_PATH).into());
     }
@@ -104,10 +108,11 @@ mod tests {
 
     #[test]
     fn document_members() {
-        let s = Settings {
-            issuer: Some("http://localhost".into()),
-            oidc_rp_initiated_logout_enabled: true,
-            ..Settings::default()
+        let s = {
+            let mut built = Settings::default();
+            built.server.issuer = Some("http://localhost".into());
+            built.oidc.oidc_rp_initiated_logout_enabled = true;
+            built
         };
         let doc = openid_configuration(&s, &KeySet::new(vec![]));
         assert_eq!(doc["issuer"], "http://localhost/o");
@@ -133,10 +138,11 @@ mod tests {
         assert_eq!(doc["response_types_supported"].as_array().unwrap().len(), 7);
         assert_eq!(doc["subject_types_supported"], json!(["public"]));
         assert_eq!(doc["request_uri_parameter_supported"], false);
-        let gated = Settings {
-            compliant_bcp_rfc9700_implicit_grant: true,
-            oidc_rp_initiated_logout_enabled: false,
-            ..Settings::default()
+        let gated = {
+            let mut built = Settings::default();
+            built.provider.compliant_bcp_rfc9700_implicit_grant = true;
+            built.oidc.oidc_rp_initiated_logout_enabled = false;
+            built
         };
         let doc = openid_configuration(&gated, &KeySet::new(vec![]));
         assert!(doc.get("end_session_endpoint").is_none());

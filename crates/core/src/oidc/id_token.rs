@@ -28,7 +28,7 @@ use crate::users::account_by_id;
 
 /// Is an ID token due for this scope? OIDC on and `openid` granted.
 pub fn wants_id_token(settings: &crate::Settings, scope: &str) -> bool {
-    settings.oidc_enabled && parse_scopes(scope).iter().any(|s| s == "openid")
+    settings.oidc.oidc_enabled && parse_scopes(scope).iter().any(|s| s == "openid")
 }
 
 /// `at_hash` / `c_hash` (OIDC Core §3.1.3.6, §3.3.2.11): base64url of the left half of the
@@ -136,7 +136,7 @@ pub async fn prepare_id_token(
         .ok_or_else(|| server_error("the ID token's user does not exist"))?;
     let scopes = parse_scopes(spec.scope);
     let request = ClaimsRequest::parse(spec.claims_request);
-    let lifetime = i64::try_from(ctx.settings.id_token_expire_seconds).unwrap_or(i64::MAX);
+    let lifetime = i64::try_from(ctx.settings.oidc.id_token_expire_seconds).unwrap_or(i64::MAX);
     let expires = ctx.now.saturating_add(Duration::seconds(lifetime));
     let jti = Uuid::new_v4();
 

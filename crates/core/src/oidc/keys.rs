@@ -232,7 +232,7 @@ pub fn generate(algorithm: KeyAlgorithm) -> Result<NewSigningKey, KeyError> {
 /// Every process's JWKS is at most 1.5 × that old (`oauth_toolkit_axum::documents`); the
 /// other half covers the time a read takes and clock differences between hosts.
 pub fn activation_delay(settings: &crate::settings::Settings) -> Duration {
-    Duration::seconds(i64::try_from(settings.oidc_jwks_cache_seconds).unwrap_or(i64::MAX))
+    Duration::seconds(i64::try_from(settings.oidc.oidc_jwks_cache_seconds).unwrap_or(i64::MAX))
         .saturating_mul(2)
 }
 
@@ -317,9 +317,10 @@ fn key_failure(e: KeyError) -> OAuthError {
 /// when there is none yet).
 pub async fn key_set(ctx: &Ctx<'_>) -> Result<KeySet, OAuthError> {
     let s = ctx.settings;
-    if !s.oidc_rsa_private_key.trim().is_empty() {
-        let mut keys = vec![parse_cached("RS256", &s.oidc_rsa_private_key).map_err(key_failure)?];
-        for pem in &s.oidc_rsa_private_keys_inactive {
+    if !s.oidc.oidc_rsa_private_key.trim().is_empty() {
+        let mut keys =
+            vec![parse_cached("RS256", &s.oidc.oidc_rsa_private_key).map_err(key_failure)?];
+        for pem in &s.oidc.oidc_rsa_private_keys_inactive {
             keys.push(parse_cached("RS256", pem).map_err(key_failure)?);
         }
         return Ok(KeySet::new(keys));
@@ -394,7 +395,7 @@ pub async fn rotate(
     ctx: &Ctx<'_>,
     algorithm: KeyAlgorithm,
 ) -> Result<crate::models::SigningKey, RotationError> {
-    if !ctx.settings.oidc_rsa_private_key.trim().is_empty() {
+    if !ctx.settings.oidc.oidc_rsa_private_key.trim().is_empty() {
         return Err(RotationError::ConfiguredKey);
     }
     // A deployment that never started has no initial key yet: create it first, so that the
@@ -414,7 +415,7 @@ pub async fn rotate(
 /// applications), nor a key that signs while a newer one waits for its activation. ID tokens it signed no longer verify afterwards: retire a key only once
 /// they have expired (`id_token_expire_seconds` after the rotation).
 pub async fn retire_key(ctx: &Ctx<'_>, kid: &str) -> Result<(), RotationError> {
-    if !ctx.settings.oidc_rsa_private_key.trim().is_empty() {
+    if !ctx.settings.oidc.oidc_rsa_private_key.trim().is_empty() {
         return Err(RotationError::ConfiguredKey);
     }
     let rows = ctx.store.list_signing_keys().await?;
@@ -562,14 +563,16 @@ mod tests {
 
     #[test]
     fn activation_is_twice_the_jwks_cache() {
-        let s = crate::settings::Settings {
-            oidc_jwks_cache_seconds: 7,
-            ..Default::default()
+        let s = {
+            let mut built = crate::settings::Settings::default();
+            built.oidc.oidc_jwks_cache_seconds = 7;
+            built
         };
         assert_eq!(activation_delay(&s), Duration::seconds(14));
-        let off = crate::settings::Settings {
-            oidc_jwks_cache_seconds: 0,
-            ..Default::default()
+        let off = {
+            let mut built = crate::settings::Settings::default();
+            built.oidc.oidc_jwks_cache_seconds = 0;
+            built
         };
         assert_eq!(activation_delay(&off), Duration::ZERO);
     }

@@ -99,7 +99,9 @@ pub async fn validate_logout(ctx: &Ctx<'_>, params: &Params) -> Result<LogoutReq
             verify_id_token(
                 ctx,
                 h,
-                ctx.settings.oidc_rp_initiated_logout_accept_expired_tokens,
+                ctx.settings
+                    .oidc
+                    .oidc_rp_initiated_logout_accept_expired_tokens,
             )
             .await?,
         ),
@@ -141,7 +143,9 @@ pub async fn validate_logout(ctx: &Ctx<'_>, params: &Params) -> Result<LogoutReq
                 uri,
                 &app.post_logout_redirect_uris,
                 &ctx.settings.uri_rules(),
-                ctx.settings.oidc_rp_initiated_logout_strict_redirect_uris,
+                ctx.settings
+                    .oidc
+                    .oidc_rp_initiated_logout_strict_redirect_uris,
                 app.is_confidential(),
             )
             .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
@@ -169,7 +173,7 @@ pub fn must_prompt(ctx: &Ctx<'_>, request: &LogoutRequest, session_user: Option<
     let Some(session_user) = session_user else {
         return false;
     };
-    if ctx.settings.oidc_rp_initiated_logout_always_prompt {
+    if ctx.settings.oidc.oidc_rp_initiated_logout_always_prompt {
         return true;
     }
     request.hint_user != Some(session_user)
@@ -190,7 +194,7 @@ pub async fn end_session(
     let (Some(user), Some(app)) = (session_user, request.application.as_ref()) else {
         return Ok(0);
     };
-    if !ctx.settings.oidc_rp_initiated_logout_delete_tokens {
+    if !ctx.settings.oidc.oidc_rp_initiated_logout_delete_tokens {
         return Ok(0);
     }
     let n = ctx

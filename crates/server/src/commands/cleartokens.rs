@@ -2,7 +2,7 @@ use oauth_toolkit_core::clear_expired::{clear_expired, ClearExpiredPlan};
 use oauth_toolkit_core::{Clock, Settings, SystemClock};
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    if settings.refresh_token_expire_seconds.unwrap_or(0) == 0 {
+    if settings.provider.refresh_token_expire_seconds.unwrap_or(0) == 0 {
         eprintln!(
             "warning: REFRESH_TOKEN_EXPIRE_SECONDS is not set (or is 0), so refresh tokens never \
              age-expire; set `refresh_token_expire_seconds` to have them removed."

@@ -11,12 +11,12 @@ use crate::cli::ServeArgs;
 
 pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(bind) = args.bind {
-        settings.bind = bind;
+        settings.server.bind = bind;
     }
-    let addr: SocketAddr = settings.bind.parse().with_context(|| {
+    let addr: SocketAddr = settings.server.bind.parse().with_context(|| {
         format!(
             "--bind: `{}` is not an address like 127.0.0.1:8000",
-            settings.bind
+            settings.server.bind
         )
     })?;
     // Bind first: with port 0 the real port is only known now, and the default issuer
@@ -27,8 +27,8 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     let local = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    settings.bind = local.to_string();
-    if settings.issuer.is_none() && local.ip().is_unspecified() {
+    settings.server.bind = local.to_string();
+    if settings.server.issuer.is_none() && local.ip().is_unspecified() {
         tracing::warn!(
             "no `issuer` is set and {local} is not an address clients can reach: set `issuer` \
              to the provider's public URL"
@@ -43,7 +43,7 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     let secret_key = oauth_toolkit_axum::load_secret_key(&settings, &*db.store())
         .await
         .context("cannot load the session key")?;
-    if settings.oidc_enabled {
+    if settings.oidc.oidc_enabled {
         // The ID token signing keys: the configured PEM, else the stored keys, generating
         // the deployment's first one now (race-safe) rather than on the first request.
         let store = db.store();

@@ -128,7 +128,7 @@ pub async fn userinfo(
             r
         }
     };
-    if state.settings.oidc_userinfo_cors_enabled {
+    if state.settings.oidc.oidc_userinfo_cors_enabled {
         cors_any(&mut resp);
     }
     resp
@@ -137,7 +137,7 @@ pub async fn userinfo(
 /// `OPTIONS userinfo/`: the CORS preflight.
 pub async fn userinfo_preflight(State(state): State<Provider>) -> Response {
     let mut resp = StatusCode::OK.into_response();
-    if state.settings.oidc_userinfo_cors_enabled {
+    if state.settings.oidc.oidc_userinfo_cors_enabled {
         let h = resp.headers_mut();
         h.insert(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,

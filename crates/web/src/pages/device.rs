@@ -64,7 +64,7 @@ fn segment(value: &str) -> String {
 fn grant_path(state: &Provider, page: &str, client_id: &str, user_code: &str) -> String {
     format!(
         "{}{page}{}/{}",
-        state.settings.url_prefix,
+        state.settings.server.url_prefix,
         segment(client_id),
         segment(user_code)
     )

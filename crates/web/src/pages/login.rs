@@ -33,7 +33,7 @@ pub(crate) async fn read_form(
     request: Request,
 ) -> Result<(axum::http::request::Parts, Params), Response> {
     let (parts, body) = request.into_parts();
-    match axum::body::to_bytes(body, state.settings.max_body_bytes).await {
+    match axum::body::to_bytes(body, state.settings.server.max_body_bytes).await {
         Ok(bytes) => Ok((parts, parse_urlencoded(&bytes))),
         Err(_) => Err(error_page(
             state,

@@ -28,7 +28,7 @@ pub(crate) fn routes(settings: &Settings) -> Router<Provider> {
             r = r.route(&path, get(login::login_page).post(login::login_submit));
         } else {
             tracing::warn!(
-                login_url = %settings.login_url,
+                login_url = %settings.server.login_url,
                 "login_url collides with another route or is not a plain path; the login page is not mounted"
             );
         }
@@ -38,7 +38,7 @@ pub(crate) fn routes(settings: &Settings) -> Router<Provider> {
 
 /// The path part of `login_url` when it is local (`/accounts/login/`), else `None`.
 pub fn local_login_path(settings: &Settings) -> Option<String> {
-    let url = settings.login_url.as_str();
+    let url = settings.server.login_url.as_str();
     if !url.starts_with('/') || url.starts_with("//") {
         return None;
     }
@@ -47,7 +47,7 @@ pub fn local_login_path(settings: &Settings) -> Option<String> {
 }
 
 fn mountable(path: &str, settings: &Settings) -> bool {
-    let prefix = settings.url_prefix.as_str();
+    let prefix = settings.server.url_prefix.as_str();
     let plain = path
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~' | b'%'));
@@ -88,7 +88,7 @@ pub fn safe_next(next: &str) -> Option<&str> {
 /// `login_url?next=<path and query>`. An absolute `login_url` on another site is given an
 /// absolute `next` (Django's `redirect_to_login`).
 pub fn login_location(settings: &Settings, next: &str) -> String {
-    let login = settings.login_url.as_str();
+    let login = settings.server.login_url.as_str();
     let next = if local_login_path(settings).is_some() {
         next.to_string()
     } else {
@@ -212,8 +212,8 @@ mod tests {
             login_location(&s, "/o/authorize/?a=b&c=d"),
             "/accounts/login/?next=%2Fo%2Fauthorize%2F%3Fa%3Db%26c%3Dd"
         );
-        s.login_url = "https://sso.example.com/login?app=1".into();
-        s.issuer = Some("https://auth.example.com".into());
+        s.server.login_url = "https://sso.example.com/login?app=1".into();
+        s.server.issuer = Some("https://auth.example.com".into());
         assert_eq!(
             login_location(&s, "/x"),
             "https://sso.example.com/login?app=1&next=https%3A%2F%2Fauth.example.com%2Fx"
@@ -228,7 +228,7 @@ mod tests {
         assert!(!mountable("/", &s));
         assert!(!mountable("/o/login/", &s));
         assert!(!mountable("/{x}/", &s));
-        s.url_prefix = String::new();
+        s.server.url_prefix = String::new();
         assert!(mountable("/login/", &s));
         // The device pages sit at the root too.
         assert!(!mountable("/device/", &s));

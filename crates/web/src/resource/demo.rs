@@ -73,13 +73,13 @@ fn demo_alternatives() -> MethodAlternatives {
 /// When `scopes` is not configured, add `music:read` and `music:write` to the default
 /// scopes so that the tutorial's resource scopes can be requested. Returns whether it did.
 pub fn add_demo_scopes(settings: &mut Settings) -> bool {
-    if settings.scopes.is_some() {
+    if settings.provider.scopes.is_some() {
         return false;
     }
     let mut scopes: BTreeMap<String, String> = settings.scopes();
     scopes.insert("music:read".into(), "Read your music".into());
     scopes.insert("music:write".into(), "Change your music".into());
-    settings.scopes = Some(scopes);
+    settings.provider.scopes = Some(scopes);
     true
 }
 

@@ -95,16 +95,21 @@ impl Default for ResourceConfig {
 
 impl ResourceConfig {
     pub fn from_settings(settings: &Settings) -> Self {
-        let methods = &settings.oauth2_protected_resource_bearer_methods_supported;
+        let methods = &settings
+            .resource_server
+            .oauth2_protected_resource_bearer_methods_supported;
         let listed = |m: &str| methods.iter().any(|x| x == m);
         Self {
-            realm: settings.www_authenticate_realm.clone(),
-            read_scope: settings.read_scope.clone(),
-            write_scope: settings.write_scope.clone(),
-            error_response_with_scopes: settings.error_response_with_scopes,
-            accept_query: listed("query") && !settings.compliant_bcp_rfc9700_access_token_transport,
+            realm: settings.resource_server.www_authenticate_realm.clone(),
+            read_scope: settings.resource_server.read_scope.clone(),
+            write_scope: settings.resource_server.write_scope.clone(),
+            error_response_with_scopes: settings.provider.error_response_with_scopes,
+            accept_query: listed("query")
+                && !settings
+                    .provider
+                    .compliant_bcp_rfc9700_access_token_transport,
             accept_body: listed("body"),
-            max_body_bytes: settings.max_body_bytes,
+            max_body_bytes: settings.server.max_body_bytes,
         }
     }
 
@@ -188,7 +193,8 @@ impl ResourceServer {
     /// Local mode: tokens are looked up in `store` (cached for
     /// `resource_server_local_cache_seconds`, 0 by default).
     pub fn local(settings: &Settings, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        let cache = Duration::from_secs(settings.resource_server_local_cache_seconds);
+        let cache =
+            Duration::from_secs(settings.resource_server.resource_server_local_cache_seconds);
         Self::new(LocalValidator::new(store, clock.clone()).with_cache(cache))
             .with_config(ResourceConfig::from_settings(settings))
             .with_clock(clock)
@@ -229,7 +235,9 @@ impl ResourceServer {
         let remote = remote_validator(settings, clock.clone());
         let validator: Arc<dyn TokenValidator> = match (store, remote) {
             (Some(store), remote) => {
-                let cache = Duration::from_secs(settings.resource_server_local_cache_seconds);
+                let cache = Duration::from_secs(
+                    settings.resource_server.resource_server_local_cache_seconds,
+                );
                 let local = LocalValidator::new(store, clock.clone())
                     .with_cache(cache)
                     .with_users(users);

@@ -120,10 +120,16 @@ impl RemoteConfig {
 
     /// From DOT's `resource_server_*` settings; `None` without an introspection URL.
     pub fn from_settings(settings: &Settings) -> Option<Self> {
-        let url = settings.resource_server_introspection_url.clone()?;
-        let auth = if let Some(t) = &settings.resource_server_auth_token {
+        let url = settings
+            .resource_server
+            .resource_server_introspection_url
+            .clone()?;
+        let auth = if let Some(t) = &settings.resource_server.resource_server_auth_token {
             IntrospectionAuth::Bearer(t.clone())
-        } else if let Some((id, secret)) = &settings.resource_server_introspection_credentials {
+        } else if let Some((id, secret)) = &settings
+            .resource_server
+            .resource_server_introspection_credentials
+        {
             IntrospectionAuth::Basic {
                 client_id: id.clone(),
                 client_secret: secret.clone(),
@@ -134,11 +140,20 @@ impl RemoteConfig {
         Some(Self {
             timeout: Duration::from_secs(
                 settings
+                    .resource_server
                     .resource_server_introspection_timeout_seconds
                     .max(1),
             ),
-            positive_ttl: Duration::from_secs(settings.resource_server_token_caching_seconds),
-            negative_ttl: Duration::from_secs(settings.resource_server_negative_caching_seconds),
+            positive_ttl: Duration::from_secs(
+                settings
+                    .resource_server
+                    .resource_server_token_caching_seconds,
+            ),
+            negative_ttl: Duration::from_secs(
+                settings
+                    .resource_server
+                    .resource_server_negative_caching_seconds,
+            ),
             ..Self::new(url, auth)
         })
     }

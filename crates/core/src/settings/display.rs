@@ -3,14 +3,14 @@
 
 use std::fmt;
 
+use super::{OidcSettings, ProviderSettings, ResourceServerSettings, ServerSettings, Settings};
 use crate::redact::{redact_url, Redacted, RedactedOption};
-use crate::settings::Settings;
 
-impl fmt::Debug for Settings {
+impl fmt::Debug for ServerSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Destructured so that a new setting does not compile until it is decided here
         // whether it is a secret.
-        let Settings {
+        let ServerSettings {
             bind,
             issuer,
             url_prefix,
@@ -23,10 +23,31 @@ impl fmt::Debug for Settings {
             request_timeout_seconds,
             shutdown_timeout_seconds,
             login_url,
+        } = self;
+        f.debug_struct("ServerSettings")
+            .field("bind", bind)
+            .field("issuer", &issuer.as_deref().map(redact_url))
+            .field("url_prefix", url_prefix)
+            .field("template_dir", template_dir)
+            .field("database_url", &database_url.as_deref().map(redact_url))
+            .field("secret_key", &RedactedOption(secret_key.as_deref()))
+            .field("max_body_bytes", max_body_bytes)
+            .field("max_connections", max_connections)
+            .field("header_read_timeout_seconds", header_read_timeout_seconds)
+            .field("request_timeout_seconds", request_timeout_seconds)
+            .field("shutdown_timeout_seconds", shutdown_timeout_seconds)
+            .field("login_url", login_url)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ProviderSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new setting does not compile until it is decided here
+        // whether it is a secret.
+        let ProviderSettings {
             scopes,
             default_scopes,
-            read_scope,
-            write_scope,
             clear_expired_tokens_batch_size,
             clear_expired_tokens_batch_interval,
             client_id_generator_length,
@@ -65,50 +86,10 @@ impl fmt::Debug for Settings {
             compliant_bcp_rfc9700_access_token_transport,
             compliant_bcp_rfc9700_authz_response_iss,
             compliant_bcp_rfc9700_token_storage,
-            oidc_enabled,
-            id_token_expire_seconds,
-            oidc_iss_endpoint,
-            oidc_userinfo_endpoint,
-            oidc_userinfo_cors_enabled,
-            oidc_rsa_private_key,
-            oidc_rsa_private_keys_inactive,
-            oidc_jwks_max_age_seconds,
-            oidc_jwks_cache_seconds,
-            oidc_response_types_supported,
-            oidc_subject_types_supported,
-            oidc_token_endpoint_auth_methods_supported,
-            oidc_rp_initiated_logout_enabled,
-            oidc_rp_initiated_logout_always_prompt,
-            oidc_rp_initiated_logout_strict_redirect_uris,
-            oidc_rp_initiated_logout_accept_expired_tokens,
-            oidc_rp_initiated_logout_delete_tokens,
-            resource_server_introspection_url,
-            resource_server_auth_token,
-            resource_server_introspection_credentials,
-            resource_server_introspection_timeout_seconds,
-            resource_server_token_caching_seconds,
-            resource_server_negative_caching_seconds,
-            resource_server_local_cache_seconds,
-            www_authenticate_realm,
-            oauth2_protected_resource_bearer_methods_supported,
         } = self;
-        f.debug_struct("Settings")
-            .field("bind", bind)
-            .field("issuer", &issuer.as_deref().map(redact_url))
-            .field("url_prefix", url_prefix)
-            .field("template_dir", template_dir)
-            .field("database_url", &database_url.as_deref().map(redact_url))
-            .field("secret_key", &RedactedOption(secret_key.as_deref()))
-            .field("max_body_bytes", max_body_bytes)
-            .field("max_connections", max_connections)
-            .field("header_read_timeout_seconds", header_read_timeout_seconds)
-            .field("request_timeout_seconds", request_timeout_seconds)
-            .field("shutdown_timeout_seconds", shutdown_timeout_seconds)
-            .field("login_url", login_url)
+        f.debug_struct("ProviderSettings")
             .field("scopes", scopes)
             .field("default_scopes", default_scopes)
-            .field("read_scope", read_scope)
-            .field("write_scope", write_scope)
             .field(
                 "clear_expired_tokens_batch_size",
                 clear_expired_tokens_batch_size,
@@ -207,6 +188,34 @@ impl fmt::Debug for Settings {
                 "compliant_bcp_rfc9700_token_storage",
                 compliant_bcp_rfc9700_token_storage,
             )
+            .finish()
+    }
+}
+
+impl fmt::Debug for OidcSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new setting does not compile until it is decided here
+        // whether it is a secret.
+        let OidcSettings {
+            oidc_enabled,
+            id_token_expire_seconds,
+            oidc_iss_endpoint,
+            oidc_userinfo_endpoint,
+            oidc_userinfo_cors_enabled,
+            oidc_rsa_private_key,
+            oidc_rsa_private_keys_inactive,
+            oidc_jwks_max_age_seconds,
+            oidc_jwks_cache_seconds,
+            oidc_response_types_supported,
+            oidc_subject_types_supported,
+            oidc_token_endpoint_auth_methods_supported,
+            oidc_rp_initiated_logout_enabled,
+            oidc_rp_initiated_logout_always_prompt,
+            oidc_rp_initiated_logout_strict_redirect_uris,
+            oidc_rp_initiated_logout_accept_expired_tokens,
+            oidc_rp_initiated_logout_delete_tokens,
+        } = self;
+        f.debug_struct("OidcSettings")
             .field("oidc_enabled", oidc_enabled)
             .field("id_token_expire_seconds", id_token_expire_seconds)
             .field("oidc_iss_endpoint", oidc_iss_endpoint)
@@ -251,6 +260,30 @@ impl fmt::Debug for Settings {
                 "oidc_rp_initiated_logout_delete_tokens",
                 oidc_rp_initiated_logout_delete_tokens,
             )
+            .finish()
+    }
+}
+
+impl fmt::Debug for ResourceServerSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new setting does not compile until it is decided here
+        // whether it is a secret.
+        let ResourceServerSettings {
+            read_scope,
+            write_scope,
+            resource_server_introspection_url,
+            resource_server_auth_token,
+            resource_server_introspection_credentials,
+            resource_server_introspection_timeout_seconds,
+            resource_server_token_caching_seconds,
+            resource_server_negative_caching_seconds,
+            resource_server_local_cache_seconds,
+            www_authenticate_realm,
+            oauth2_protected_resource_bearer_methods_supported,
+        } = self;
+        f.debug_struct("ResourceServerSettings")
+            .field("read_scope", read_scope)
+            .field("write_scope", write_scope)
             .field(
                 "resource_server_introspection_url",
                 &resource_server_introspection_url.as_deref().map(redact_url),
@@ -290,38 +323,49 @@ impl fmt::Debug for Settings {
     }
 }
 
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("server", &self.server)
+            .field("provider", &self.provider)
+            .field("oidc", &self.oidc)
+            .field("resource_server", &self.resource_server)
+            .finish()
+    }
+}
+
 impl Settings {
     /// The `compliant_bcp_rfc9700_*` switches in their insecure position: (setting, what it
     /// allows). Each is DOT-compatible but contradicts RFC 9700 (OAuth 2.0 Security BCP).
     pub fn insecure_switches(&self) -> Vec<(&'static str, &'static str)> {
         [
             (
-                !self.compliant_bcp_rfc9700_implicit_grant,
+                !self.provider.compliant_bcp_rfc9700_implicit_grant,
                 "compliant_bcp_rfc9700_implicit_grant",
                 "the implicit grant (tokens in the redirect URI fragment) is allowed (RFC 9700 section 2.1.2)",
             ),
             (
-                !self.compliant_bcp_rfc9700_password_grant,
+                !self.provider.compliant_bcp_rfc9700_password_grant,
                 "compliant_bcp_rfc9700_password_grant",
                 "the resource owner password credentials grant is allowed (RFC 9700 section 2.4)",
             ),
             (
-                !self.compliant_bcp_rfc9700_pkce_method,
+                !self.provider.compliant_bcp_rfc9700_pkce_method,
                 "compliant_bcp_rfc9700_pkce_method",
                 "PKCE method `plain` is accepted (RFC 9700 section 2.1.1)",
             ),
             (
-                !self.compliant_bcp_rfc9700_access_token_transport,
+                !self.provider.compliant_bcp_rfc9700_access_token_transport,
                 "compliant_bcp_rfc9700_access_token_transport",
                 "access tokens may be accepted in URL query strings (RFC 9700 section 4.3.2)",
             ),
             (
-                !self.compliant_bcp_rfc9700_authz_response_iss,
+                !self.provider.compliant_bcp_rfc9700_authz_response_iss,
                 "compliant_bcp_rfc9700_authz_response_iss",
                 "authorization responses carry no `iss` (RFC 9207), so mix-up attacks go unnoticed (RFC 9700 section 4.4)",
             ),
             (
-                !self.compliant_bcp_rfc9700_token_storage,
+                !self.provider.compliant_bcp_rfc9700_token_storage,
                 "compliant_bcp_rfc9700_token_storage",
                 "access and refresh tokens are stored in plaintext: a copy of the database can use them",
             ),
@@ -339,18 +383,21 @@ mod tests {
 
     #[test]
     fn debug_prints_no_secret() {
-        let s = Settings {
-            secret_key: Some("S3CRET-session-key-0123456789abcdef".into()),
-            database_url: Some("postgres://bob:DBPASSWORD@db/x".into()),
-            oidc_rsa_private_key: "-----BEGIN PRIVATE KEY-----ACTIVEKEY".into(),
-            oidc_rsa_private_keys_inactive: vec!["-----BEGIN PRIVATE KEY-----OLDKEY".into()],
-            resource_server_auth_token: Some("RSTOKEN".into()),
-            resource_server_introspection_credentials: Some((
-                "rs-client".into(),
-                "RSSECRET".into(),
-            )),
-            resource_server_introspection_url: Some("https://u:URLPASS@as.example/i".into()),
-            ..Settings::default()
+        let s = {
+            let mut built = Settings::default();
+            built.server.secret_key = Some("S3CRET-session-key-0123456789abcdef".into());
+            built.server.database_url = Some("postgres://bob:DBPASSWORD@db/x".into());
+            built.oidc.oidc_rsa_private_key = "-----BEGIN PRIVATE KEY-----ACTIVEKEY".into();
+            built.oidc.oidc_rsa_private_keys_inactive =
+                vec!["-----BEGIN PRIVATE KEY-----OLDKEY".into()];
+            built.resource_server.resource_server_auth_token = Some("RSTOKEN".into());
+            built
+                .resource_server
+                .resource_server_introspection_credentials =
+                Some(("rs-client".into(), "RSSECRET".into()));
+            built.resource_server.resource_server_introspection_url =
+                Some("https://u:URLPASS@as.example/i".into());
+            built
         };
         let shown = format!("{s:?}");
         for secret in [
@@ -389,18 +436,20 @@ mod tests {
                 "compliant_bcp_rfc9700_access_token_transport",
             ]
         );
-        let compliant = Settings {
-            compliant_bcp_rfc9700_implicit_grant: true,
-            compliant_bcp_rfc9700_password_grant: true,
-            compliant_bcp_rfc9700_pkce_method: true,
-            compliant_bcp_rfc9700_access_token_transport: true,
-            ..Settings::default()
+        let compliant = {
+            let mut built = Settings::default();
+            built.provider.compliant_bcp_rfc9700_implicit_grant = true;
+            built.provider.compliant_bcp_rfc9700_password_grant = true;
+            built.provider.compliant_bcp_rfc9700_pkce_method = true;
+            built.provider.compliant_bcp_rfc9700_access_token_transport = true;
+            built
         };
         assert!(compliant.insecure_switches().is_empty());
-        let dot = Settings {
-            compliant_bcp_rfc9700_authz_response_iss: false,
-            compliant_bcp_rfc9700_token_storage: false,
-            ..compliant
+        let dot = {
+            let mut built = compliant;
+            built.provider.compliant_bcp_rfc9700_authz_response_iss = false;
+            built.provider.compliant_bcp_rfc9700_token_storage = false;
+            built
         };
         assert_eq!(dot.insecure_switches().len(), 2);
     }

@@ -1,0 +1,45 @@
+//! Protecting an API: read/write scopes, remote introspection, caches and the bearer challenge.
+
+use serde::{Deserialize, Serialize};
+
+/// Protecting an API: read/write scopes, remote introspection, caches and the bearer challenge. (`Debug` in `display.rs` redacts the secrets.)
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResourceServerSettings {
+    pub read_scope: String,
+    pub write_scope: String,
+    pub resource_server_introspection_url: Option<String>,
+    pub resource_server_auth_token: Option<String>,
+    /// `[client_id, client_secret]` for HTTP Basic at the remote introspection endpoint.
+    pub resource_server_introspection_credentials: Option<(String, String)>,
+    pub resource_server_introspection_timeout_seconds: u64,
+    pub resource_server_token_caching_seconds: u64,
+    /// Seconds an "inactive" introspection answer is remembered (0: not at all; at most 60).
+    pub resource_server_negative_caching_seconds: u64,
+    /// Seconds a token validated against the local store is remembered (0: never, so a
+    /// revoked token is refused at once; at most 3600).
+    pub resource_server_local_cache_seconds: u64,
+    /// The `realm` of `WWW-Authenticate: Bearer` challenges (DRF's `api`).
+    pub www_authenticate_realm: String,
+    /// Where protected resources accept access tokens: `header`, `body`, `query` (RFC 6750 §2).
+    pub oauth2_protected_resource_bearer_methods_supported: Vec<String>,
+}
+
+impl Default for ResourceServerSettings {
+    fn default() -> Self {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        ResourceServerSettings {
+            read_scope: "read".into(),
+            write_scope: "write".into(),
+            resource_server_introspection_url: None,
+            resource_server_auth_token: None,
+            resource_server_introspection_credentials: None,
+            resource_server_introspection_timeout_seconds: 5,
+            resource_server_token_caching_seconds: 36_000,
+            resource_server_negative_caching_seconds: 5,
+            resource_server_local_cache_seconds: 0,
+            www_authenticate_realm: "api".into(),
+            oauth2_protected_resource_bearer_methods_supported: strings(&["header"]),
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Where and how the server runs: its address, public URL, database, secret key, limits and login page.
+
+use serde::{Deserialize, Serialize};
+
+/// Where and how the server runs: its address, public URL, database, secret key, limits and login page. (`Debug` in `display.rs` redacts the secrets.)
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Address `serve` listens on.
+    pub bind: String,
+    /// Public base URL of the provider (scheme://host[:port][/path]); derived from `bind` when unset.
+    pub issuer: Option<String>,
+    /// Where the OAuth endpoints are mounted (DOT's `o/`).
+    pub url_prefix: String,
+    /// A directory whose files override the embedded templates of the same name.
+    pub template_dir: Option<String>,
+    /// The database (`DATABASE_URL` wins); an SQLite file in the working directory by default.
+    pub database_url: Option<String>,
+    /// Key for signing/encrypting session cookies; generated and stored in the database when unset.
+    pub secret_key: Option<String>,
+    /// Largest request body accepted, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+    /// Most client connections `serve` holds open at once (503 and closed beyond).
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers; also closes idle keep-alive connections.
+    pub header_read_timeout_seconds: u64,
+    /// Seconds to read a request's body and answer it (408 beyond).
+    pub request_timeout_seconds: u64,
+    /// Seconds `serve` lets requests in flight finish after SIGTERM/SIGINT.
+    pub shutdown_timeout_seconds: u64,
+    /// Where unauthenticated users are sent (Django's `LOGIN_URL`).
+    pub login_url: String,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            bind: "127.0.0.1:8000".into(),
+            issuer: None,
+            url_prefix: "/o".into(),
+            template_dir: None,
+            database_url: None,
+            secret_key: None,
+            max_body_bytes: 64 * 1024,
+            max_connections: 4096,
+            header_read_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            shutdown_timeout_seconds: 30,
+            login_url: "/accounts/login/".into(),
+        }
+    }
+}
