@@ -1,5 +1,7 @@
-//! The slow hash gate: password hashes (argon2id, PBKDF2) run on tokio's blocking threads, at
-//! most one per core at once, and argon2 reuses a small pool of memory buffers.
+//! The slow hash gate: password hashes (argon2id, PBKDF2) run on threads of their own, off the
+//! async workers, at most one per core at once, and argon2 reuses a small pool of memory
+//! buffers. No async runtime is assumed: a job is a plain thread and its answer a oneshot
+//! channel, which any executor can await (a thread costs ~20 µs next to a ~20 ms hash).
 //!
 //! An argon2id hash with the default cost takes ~20 ms of CPU and 19 MiB of memory. Run inline
 //! on the async workers, 32 concurrent logins stall every other request and allocate 32 buffers
@@ -7,18 +9,20 @@
 //! are cores gains nothing: callers wait (asynchronously) for a slot instead.
 //!
 //! Waiting is fair between callers, not first come first served: each caller (the client
-//! address, set for a request with [`with_caller`]) has its own queue and free slots go to the
+//! address the web layer registers, see below) has its own queue and free slots go to the
 //! queues in turn. A flood of wrong passwords from one address then delays a sign-in from
 //! another by at most one hash per core, however many requests the flood has queued; and one
 //! caller cannot queue more than [`MAX_WAITING_PER_CALLER`] checks (the rest fail at once).
+//!
+//! Who the caller is comes from the web layer (a task-local of its runtime), registered once
+//! with [`set_caller_source`]; without one every check is one shared caller.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::{Block, Params};
-use tokio::sync::oneshot;
+use futures_channel::oneshot;
 
 /// At most this many slow hashes run at once through a gate, and at most this many argon2
 /// buffers are kept for reuse: the number of cores (at least 1).
@@ -35,18 +39,16 @@ pub fn default_limit() -> usize {
 /// Checks one caller may have waiting at once; more are refused (treated as "not valid").
 pub const MAX_WAITING_PER_CALLER: usize = 64;
 
-tokio::task_local! {
-    static CALLER: u64;
-}
+static CALLER_SOURCE: OnceLock<fn() -> u64> = OnceLock::new();
 
-/// Run `fut` with its slow hashes queued as `caller`'s (e.g. a digest of the client address).
-/// Outside any `with_caller`, every check is one shared caller.
-pub async fn with_caller<F: Future>(caller: u64, fut: F) -> F::Output {
-    CALLER.scope(caller, fut).await
+/// Where [`SlowHashGate::run`] learns the current caller (e.g. a digest of the client address
+/// the web layer keeps in a task-local). The first registration wins.
+pub fn set_caller_source(source: fn() -> u64) {
+    let _ = CALLER_SOURCE.set(source);
 }
 
 fn current_caller() -> u64 {
-    CALLER.try_with(|c| *c).unwrap_or(0)
+    CALLER_SOURCE.get().map_or(0, |source| source())
 }
 
 /// Bounds how many slow hashes run at once and runs them off the async workers.
@@ -194,10 +196,9 @@ impl SlowHashGate {
         self.inner.stats.high_water.load(Ordering::SeqCst)
     }
 
-    /// Run `job` on a blocking thread once a slot is free for the current caller (see
-    /// [`with_caller`]). `None` when the job panicked, could not run, or the caller already
-    /// has [`MAX_WAITING_PER_CALLER`] jobs waiting; callers treat that as "not valid". Outside
-    /// a tokio runtime the job runs inline (still counted against the limit).
+    /// Run `job` on a thread of its own once a slot is free for the current caller (see
+    /// [`set_caller_source`]). `None` when the job panicked, could not run, or the caller
+    /// already has [`MAX_WAITING_PER_CALLER`] jobs waiting; callers treat that as "not valid".
     pub async fn run<T, F>(&self, job: F) -> Option<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -228,15 +229,23 @@ impl SlowHashGate {
             let _running = Running::enter(&inner.stats);
             job()
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => match handle.spawn_blocking(guarded).await {
-                Ok(value) => Some(value),
-                Err(e) => {
-                    tracing::error!("slow hash task failed: {e}");
-                    None
-                }
-            },
-            Err(_) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(guarded)).ok(),
+        let (tx, rx) = oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("slow-hash".into())
+            .spawn(move || {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(guarded));
+                let _ = tx.send(outcome);
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a slow hash thread: {e}");
+            return None;
+        }
+        match rx.await {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(_)) | Err(_) => {
+                tracing::error!("slow hash job panicked");
+                None
+            }
         }
     }
 }
@@ -348,7 +357,7 @@ mod tests {
     }
 
     #[test]
-    fn outside_a_runtime_jobs_run_inline() {
+    fn jobs_run_without_any_runtime() {
         let gate = SlowHashGate::new(1);
         assert_eq!(block_on(gate.run(|| 7)), Some(7));
         let panicking = gate.run(|| -> u8 { panic!("boom") });
@@ -356,7 +365,7 @@ mod tests {
         assert_eq!(block_on(gate.run(|| 8)), Some(8));
     }
 
-    /// A minimal executor with no tokio context (for the inline path).
+    /// A minimal executor with no tokio context: the gate needs no runtime.
     fn block_on<F: std::future::Future>(fut: F) -> F::Output {
         use std::task::{Context, Poll, Wake, Waker};
         struct Noop;

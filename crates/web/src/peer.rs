@@ -37,7 +37,17 @@ pub async fn fair_slow_hashes(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
-    oauth_toolkit_core::slow_hash::with_caller(caller_id(addr), next.run(request)).await
+    oauth_toolkit_core::slow_hash::set_caller_source(current_caller);
+    CALLER.scope(caller_id(addr), next.run(request)).await
+}
+
+tokio::task_local! {
+    /// The client address's digest, for the slow hash gate's fair queues.
+    static CALLER: u64;
+}
+
+fn current_caller() -> u64 {
+    CALLER.try_with(|c| *c).unwrap_or(0)
 }
 
 fn caller_id(addr: Option<IpAddr>) -> u64 {
