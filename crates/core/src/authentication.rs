@@ -144,7 +144,6 @@ async fn complete_login(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::password::{hash_password, verify_password, DECOY_HASH};
     use argon2::password_hash::PasswordHash;
 
