@@ -68,8 +68,9 @@ pub enum UriError {
         uri: String,
         scheme: String,
     },
-    /// A character that RFC 3986 does not allow anywhere in a URI.
-    #[error("{kind} {} contains the character {ch:?} at byte offset {offset}, which is not allowed in a URI", shown(.uri))]
+    /// A character that RFC 3986 does not allow anywhere in a URI, or a `[` or `]` outside an
+    /// IP-literal host.
+    #[error("{kind} {} contains the character {ch:?} at byte offset {offset}, which is not allowed at that position in a URI", shown(.uri))]
     InvalidCharacter {
         kind: UriKind,
         uri: String,
@@ -250,8 +251,9 @@ pub enum MismatchReason {
     /// The requested URI contains whitespace or control characters.
     #[error("the requested URI contains whitespace or control characters")]
     RequestedHasInvalidCharacters,
-    /// The requested URI has an unbalanced IPv6 bracket or a non-numeric/out-of-range port.
-    #[error("the requested URI cannot be parsed (bad IPv6 literal or port)")]
+    /// The requested URI does not parse: a `[` or `]` outside an IP-literal host, a malformed
+    /// IP literal, an `@` in the host, or a non-numeric/out-of-range port.
+    #[error("the requested URI cannot be parsed (bad brackets, host or port)")]
     RequestedMalformed,
     /// The requested URI's scheme is not one of the allowed redirect schemes.
     #[error("the requested URI's scheme is not an allowed redirect URI scheme")]

@@ -1,8 +1,29 @@
-//! Splitting a URI into its components.
+//! Splitting a URI into its components, with `iri-string` (RFC 3986).
+//!
+//! The crate does the parsing. This module only prepares request-time input, which need not be
+//! valid, so that it still splits where its delimiters are:
+//!
+//! * each byte of a character RFC 3986 allows nowhere (non-ASCII, whitespace, `\`, `"`, `<`,
+//!   ...) and each `%` that does not start an escape is stood in for by `~` while parsing, and
+//!   the components are cut from the original string at the same offsets. Such characters stay,
+//!   byte for byte, in the component they are in; a registration never contains them.
+//! * a string without a valid scheme is a relative reference even when its first segment holds
+//!   a `:` (RFC 3986 §4.2: parsed as `./` followed by the string).
+//!
+//! `[` and `]` delimit an IP-literal host and are never stood in for: a string with one
+//! anywhere else, a malformed IP literal, an `@` in the host or a port that is not digits does
+//! not parse.
+
+use std::borrow::Cow;
+
+use iri_string::types::UriReferenceStr;
+use iri_string::validate;
+
+use super::syntax::is_uri_char;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Authority<'a> {
-    /// Text before the last `@`, if any.
+    /// Text before the `@`, if any.
     pub(super) userinfo: Option<&'a str>,
     /// Raw host; IP literals keep their brackets.
     pub(super) host: &'a str,
@@ -21,100 +42,76 @@ pub(super) struct ParsedUri<'a> {
     pub(super) fragment: Option<&'a str>,
 }
 
+/// The parser refused the string (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ParseError {
-    /// `[` without `]`, a bracket inside a reg-name, or text between `]` and `:`.
-    BadIpLiteral,
-}
+pub(super) struct ParseError;
 
+/// RFC 3986 `scheme`: a letter, then letters, digits, `+`, `-` or `.`.
 pub(super) fn is_scheme(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    validate::scheme(s).is_ok()
 }
 
-/// Splits `uri` into its components. Only fails on malformed IP-literal brackets; every other
-/// string splits (a string without a valid scheme is a relative reference: `scheme` is `None`).
+/// Splits `uri` into its components; total on any input.
 pub(super) fn split_uri(uri: &str) -> Result<ParsedUri<'_>, ParseError> {
-    // scheme: the text before the first ':' if it comes before any '/', '?' or '#'.
-    let (scheme, rest) = match uri.find([':', '/', '?', '#']) {
-        Some(i) => {
-            let (head, tail) = uri.split_at(i);
-            match tail.strip_prefix(':') {
-                Some(after) if is_scheme(head) => (Some(head), after),
-                _ => (None, uri),
-            }
-        }
-        None => (None, uri),
-    };
-    let (rest, fragment) = match rest.split_once('#') {
-        Some((before, frag)) => (before, Some(frag)),
-        None => (rest, None),
-    };
-    let (hier, query) = match rest.split_once('?') {
-        Some((before, q)) => (before, Some(q)),
-        None => (rest, None),
-    };
-    let (authority, path) = match hier.strip_prefix("//") {
-        Some(after) => {
-            let (auth, path) = match after.find('/') {
-                Some(i) => after.split_at(i),
-                None => (after, ""),
-            };
-            (Some(split_authority(auth)?), path)
-        }
-        None => (None, hier),
-    };
-    Ok(ParsedUri {
-        scheme,
-        authority,
-        path,
-        query,
-        fragment,
-    })
+    let stood_in = stand_in(uri);
+    if let Ok(parsed) = UriReferenceStr::new(&stood_in) {
+        return Ok(components(uri, &stood_in, 0, parsed));
+    }
+    let has_scheme = uri.split_once(':').is_some_and(|(s, _)| is_scheme(s));
+    if has_scheme || uri.starts_with('/') {
+        return Err(ParseError);
+    }
+    let dotted = format!("./{stood_in}");
+    let parsed = UriReferenceStr::new(&dotted).map_err(|_| ParseError)?;
+    Ok(components(uri, &dotted, 2, parsed))
 }
 
-fn split_authority(auth: &str) -> Result<Authority<'_>, ParseError> {
-    let (userinfo, hostport) = match auth.rsplit_once('@') {
-        Some((u, hp)) => (Some(u), hp),
-        None => (None, auth),
-    };
-    if hostport.starts_with('[') {
-        let Some(close) = hostport.find(']') else {
-            return Err(ParseError::BadIpLiteral);
-        };
-        let (host_open, after) = hostport.split_at(close);
-        let after = after.strip_prefix(']').unwrap_or(after);
-        // `host_open` is "[...", the host keeps both brackets.
-        let host_len = host_open.len() + 1;
-        let host = hostport.get(..host_len).unwrap_or(hostport);
-        if after.is_empty() {
-            Ok(Authority {
-                userinfo,
-                host,
-                port: None,
-            })
-        } else if let Some(port) = after.strip_prefix(':') {
-            Ok(Authority {
-                userinfo,
-                host,
-                port: Some(port),
-            })
+/// `uri` with `~` for every byte that would stop RFC 3986 parsing where a delimiter would not
+/// (see the module documentation); same length, same delimiters.
+fn stand_in(uri: &str) -> Cow<'_, str> {
+    let bytes = uri.as_bytes();
+    let hex = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_hexdigit);
+    let opaque = |i: usize, c: char| !is_uri_char(c) || (c == '%' && !(hex(i + 1) && hex(i + 2)));
+    if !uri.char_indices().any(|(i, c)| opaque(i, c)) {
+        return Cow::Borrowed(uri);
+    }
+    let mut out = String::with_capacity(uri.len());
+    for (i, c) in uri.char_indices() {
+        if opaque(i, c) {
+            for _ in 0..c.len_utf8() {
+                out.push('~');
+            }
         } else {
-            Err(ParseError::BadIpLiteral)
+            out.push(c);
         }
-    } else if hostport.contains(['[', ']']) {
-        Err(ParseError::BadIpLiteral)
-    } else {
-        let (host, port) = match hostport.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (hostport, None),
-        };
-        Ok(Authority {
-            userinfo,
-            host,
-            port,
-        })
+    }
+    Cow::Owned(out)
+}
+
+/// The components of `parsed` (which is `base`, i.e. `uri` stood in for and with `shift` bytes
+/// in front), cut from `uri`.
+fn components<'a>(
+    uri: &'a str,
+    base: &str,
+    shift: usize,
+    parsed: &UriReferenceStr,
+) -> ParsedUri<'a> {
+    let cut = |part: &str| -> &'a str {
+        let start = (part.as_ptr() as usize).saturating_sub(base.as_ptr() as usize);
+        let end = start + part.len();
+        uri.get(start.saturating_sub(shift)..end.saturating_sub(shift))
+            .unwrap_or("")
+    };
+    ParsedUri {
+        scheme: parsed.scheme_str().map(cut),
+        authority: parsed.authority_components().map(|a| Authority {
+            userinfo: a.userinfo().map(cut),
+            host: cut(a.host()),
+            port: a.port().map(cut),
+        }),
+        path: cut(parsed.path_str()),
+        query: parsed.query_str().map(cut),
+        fragment: parsed.fragment_str().map(cut),
     }
 }
 
@@ -226,5 +223,32 @@ mod tests {
         assert_eq!(p.scheme, None);
         let p = split_uri("a/b:c").unwrap();
         assert_eq!(p.scheme, None);
+    }
+
+    #[test]
+    fn split_cuts_stood_in_characters_from_the_original() {
+        let p = split_uri("https://\u{212a}.example.com/caf\u{e9}?q=%zz").unwrap();
+        assert_eq!(p.authority.unwrap().host, "\u{212a}.example.com");
+        assert_eq!(p.path, "/caf\u{e9}");
+        assert_eq!(p.query, Some("q=%zz"));
+        let p = split_uri("https://evil.com\\.example.com/").unwrap();
+        assert_eq!(p.authority.unwrap().host, "evil.com\\.example.com");
+        let p = split_uri("\u{e9}:/x").unwrap();
+        assert_eq!(p.scheme, None);
+        assert_eq!(p.path, "\u{e9}:/x");
+    }
+
+    #[test]
+    fn split_refuses_what_rfc_3986_refuses() {
+        for uri in [
+            "https://h/cb?a[]=1",
+            "https://h/[x]",
+            "com.example.app:/cb[1]",
+            "http://a@b@c/",
+            "http://h:8\u{e9}/",
+            "//h:abc/",
+        ] {
+            assert_eq!(split_uri(uri), Err(ParseError), "{uri:?}");
+        }
     }
 }

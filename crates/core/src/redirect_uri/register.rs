@@ -1,7 +1,10 @@
 //! Registration-time validation of redirect URIs and CORS origins.
 
 use super::error::{UriError, UriKind};
-use super::parse::{is_scheme, split_uri, ParseError};
+use iri_string::spec::UriSpec;
+use iri_string::validate;
+
+use super::parse::{is_scheme, split_uri};
 use super::syntax::{
     check_dns_name, check_host, check_port, is_forbidden_scheme, is_uri_char, requires_authority,
     scheme_in,
@@ -79,20 +82,8 @@ fn validate_uri(
         return Err(UriError::FragmentNotAllowed { kind, uri: owned() });
     }
 
-    let parsed = match split_uri(uri) {
-        Ok(p) => p,
-        Err(ParseError::BadIpLiteral) => {
-            return Err(UriError::InvalidHost {
-                kind,
-                uri: owned(),
-                host: uri
-                    .split_once("//")
-                    .map(|(_, a)| a.split('/').next().unwrap_or(a))
-                    .unwrap_or("")
-                    .to_owned(),
-                reason: "malformed IP literal brackets",
-            })
-        }
+    let Ok(parsed) = split_uri(uri) else {
+        return Err(structure_error(uri, scheme, kind));
     };
 
     if kind == UriKind::Origin {
@@ -176,6 +167,65 @@ fn validate_uri(
         host: host.to_owned(),
         reason,
     })
+}
+
+/// Why the parser refused `uri`, whose characters, escapes and scheme are already known to be
+/// valid: an `@` or a malformed IP literal in the authority, a port that is not digits, or a
+/// bracket outside the host.
+fn structure_error(uri: &str, scheme: &str, kind: UriKind) -> UriError {
+    let owned = || uri.to_owned();
+    let after_scheme = scheme.len() + 1;
+    let rest = uri.get(after_scheme..).unwrap_or("");
+    let (authority, path_start) = match rest.strip_prefix("//") {
+        Some(after) => {
+            let len = after.find(['/', '?']).unwrap_or(after.len());
+            (after.get(..len), after_scheme + 2 + len)
+        }
+        None => (None, after_scheme),
+    };
+    if let Some(auth) = authority.filter(|a| validate::authority::<UriSpec>(a).is_err()) {
+        if auth.contains('@') {
+            return UriError::UserinfoNotAllowed { kind, uri: owned() };
+        }
+        // The host is a bracketed IP literal, or runs to the first ':'.
+        let host_len = if auth.starts_with('[') {
+            auth.find(']').map_or(auth.len(), |i| i + 1)
+        } else {
+            auth.find(':').unwrap_or(auth.len())
+        };
+        let host = auth.get(..host_len).unwrap_or(auth);
+        let tail = auth.get(host_len..).unwrap_or("");
+        return match tail.strip_prefix(':') {
+            Some(port) if validate::host::<UriSpec>(host).is_ok() => UriError::InvalidPort {
+                kind,
+                uri: owned(),
+                port: port.to_owned(),
+            },
+            _ => UriError::InvalidHost {
+                kind,
+                uri: owned(),
+                host: auth.to_owned(),
+                reason: check_host(host)
+                    .err()
+                    .unwrap_or("unexpected text after the IP literal"),
+            },
+        };
+    }
+    let rest = uri.get(path_start..).unwrap_or("");
+    match rest.char_indices().find(|&(_, c)| c == '[' || c == ']') {
+        Some((i, ch)) => UriError::InvalidCharacter {
+            kind,
+            uri: owned(),
+            ch,
+            offset: path_start + i,
+        },
+        None => UriError::InvalidHost {
+            kind,
+            uri: owned(),
+            host: authority.unwrap_or("").to_owned(),
+            reason: "not a valid URI",
+        },
+    }
 }
 
 /// Registration-time validation of ONE redirect URI (§4.1): allowed scheme, RFC 3986

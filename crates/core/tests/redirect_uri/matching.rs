@@ -246,6 +246,28 @@ fn match_requested_malformed() {
 }
 
 #[test]
+fn match_brackets_outside_the_host_never_match() {
+    assert_eq!(
+        m(
+            "https://example.com/cb?a[]=1",
+            "https://example.com/cb?a[]=1"
+        ),
+        Err(MismatchReason::RequestedMalformed)
+    );
+    assert_eq!(
+        m("https://example.com/cb?a=1", "https://example.com/cb?a[]=1"),
+        Err(MismatchReason::RegisteredMalformed)
+    );
+    assert_eq!(
+        m(
+            "https://example.com/cb?a%5B%5D=1",
+            "https://example.com/cb?a%5B%5D=1"
+        ),
+        Ok(())
+    );
+}
+
+#[test]
 fn match_relative_requested_uri() {
     assert_eq!(
         m("/../", "http://example.com"),

@@ -325,6 +325,48 @@ fn reg_rejects_characters_outside_rfc3986() {
 }
 
 #[test]
+fn reg_rejects_brackets_outside_the_host() {
+    let r = rules_with(&["https", "com.example.app"]);
+    for (uri, offset) in [
+        ("https://example.com/cb?a[]=1", 24),
+        ("https://example.com/[x]", 20),
+        ("com.example.app:/cb]", 19),
+    ] {
+        match bad(uri, &r) {
+            UriError::InvalidCharacter { offset: o, ch, .. } => {
+                assert_eq!(o, offset, "{uri}");
+                assert!(ch == '[' || ch == ']', "{uri}");
+            }
+            e => panic!("{uri}: {e}"),
+        }
+    }
+    ok("https://example.com/cb?a%5B%5D=1", &r);
+}
+
+#[test]
+fn reg_structure_errors_name_the_component() {
+    assert!(matches!(
+        bad("https://a@b@example.com/cb", &rules()),
+        UriError::UserinfoNotAllowed { .. }
+    ));
+    assert!(matches!(
+        bad("http://[zz::1]/cb", &rules()),
+        UriError::InvalidHost {
+            reason: "invalid IPv6 address",
+            ..
+        }
+    ));
+    assert!(matches!(
+        bad("http://[::1]x/cb", &rules()),
+        UriError::InvalidHost { .. }
+    ));
+    match bad("https://example.com:8a/cb", &rules()) {
+        UriError::InvalidPort { port, .. } => assert_eq!(port, "8a"),
+        e => panic!("{e}"),
+    }
+}
+
+#[test]
 fn reg_percent_encoding_must_be_valid() {
     ok("https://example.com/a%20b?x=%41", &rules());
     for uri in [
