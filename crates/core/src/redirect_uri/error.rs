@@ -35,8 +35,8 @@ impl fmt::Display for UriKind {
 /// Why a redirect URI or an origin was rejected at registration time.
 ///
 /// `Display` is a human message naming the URI (escaped and truncated to
-/// [`MAX_LOGGED_URI_LENGTH`](super::MAX_LOGGED_URI_LENGTH) characters); [`UriError::code`] is DOT's short cause and
-/// [`UriError::dot_message`] DOT's full message format.
+/// [`MAX_LOGGED_URI_LENGTH`](super::MAX_LOGGED_URI_LENGTH) characters); [`UriError::code`] is
+/// DOT's short cause and [`UriError::dot_message`] DOT's full message format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UriError {
     /// The value is empty or only whitespace.
@@ -70,7 +70,7 @@ pub enum UriError {
     },
     /// A character that RFC 3986 does not allow anywhere in a URI, or a `[` or `]` outside an
     /// IP-literal host.
-    #[error("{kind} {} contains the character {ch:?} at byte offset {offset}, which is not allowed at that position in a URI", shown(.uri))]
+    #[error("{kind} {} contains the character {ch:?} at byte offset {offset}, which is not allowed there in a URI", shown(.uri))]
     InvalidCharacter {
         kind: UriKind,
         uri: String,
@@ -236,7 +236,7 @@ impl UriError {
     }
 }
 
-/// Why a requested redirect URI does not match a registered one (request time, §4.2).
+/// Why a requested redirect URI does not match a registered one (request time).
 ///
 /// These reasons are for DEBUG logging only; the client only ever sees
 /// "Mismatching redirect URI.". `Display` gives DOT's wording.
@@ -304,7 +304,8 @@ impl MismatchReason {
     }
 }
 
-/// One entry of the mismatch report of [`check_redirect_uri_allowed`].
+/// One entry of the mismatch report of
+/// [`check_redirect_uri_allowed`](super::check_redirect_uri_allowed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
     /// The registered URI that failed to match, or `None` when the requested URI itself was
@@ -314,8 +315,8 @@ pub struct Mismatch {
     pub reason: MismatchReason,
 }
 
-/// Errors of [`validate_post_logout_redirect_uri`] (§4.4). `Display` is DOT's exact
-/// `error_description`; all are `400 invalid_request`.
+/// Errors of [`validate_post_logout_redirect_uri`](super::validate_post_logout_redirect_uri).
+/// `Display` is DOT's exact `error_description`; all are `400 invalid_request`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PostLogoutUriError {
     /// No scheme (`example.org`).

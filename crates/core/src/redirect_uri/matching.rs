@@ -106,7 +106,7 @@ fn match_parsed(
     Ok(())
 }
 
-/// Request-time exact matching (§4.2, RFC 9700 §2.1) of `requested` against ONE registered URI.
+/// Request-time exact matching (RFC 9700 §2.1) of `requested` against ONE registered URI.
 ///
 /// Accepts iff: the requested URI has no `#`, no whitespace/control characters and no userinfo;
 /// the registered URI has no `#` and no userinfo; schemes are equal (case-insensitive);
@@ -174,7 +174,7 @@ pub fn redirect_uri_allowed(requested: &str, registered_list: &str, rules: &UriR
     allowed_and_logged("redirect_uri", requested, registered_list, rules)
 }
 
-/// §4.3: the single registered URI, or `None` when zero or several are registered
+/// The single registered URI, or `None` when zero or several are registered
 /// (the caller then answers `invalid_request` "Missing redirect URI.").
 pub fn default_redirect_uri(registered_list: &str) -> Option<&str> {
     let mut uris = registered_list.split_whitespace();
@@ -184,11 +184,11 @@ pub fn default_redirect_uri(registered_list: &str) -> Option<&str> {
     }
 }
 
-/// §4.4: checks a `post_logout_redirect_uri`, in DOT's order: it has a scheme; with
+/// Checks a `post_logout_redirect_uri`, in DOT's order: it has a scheme; with
 /// `strict_redirect_uris` (`OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS`) it is not `http`
 /// unless the client is confidential; its scheme is in `rules.allowed_schemes`; it matches one
-/// of `registered_list` (the client's `post_logout_redirect_uris`) with the §4.2 algorithm
-/// (mismatch reasons are logged at DEBUG). Identifying the client is the caller's job.
+/// of `registered_list` (the client's `post_logout_redirect_uris`) as [`redirect_uri_matches`]
+/// does (mismatch reasons are logged at DEBUG). Identifying the client is the caller's job.
 pub fn validate_post_logout_redirect_uri(
     uri: &str,
     registered_list: &str,

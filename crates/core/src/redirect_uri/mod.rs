@@ -1,7 +1,6 @@
 //! Redirect URI and CORS origin rules.
 //!
-//! This module implements, without a URL library, the URI rules of django-oauth-toolkit (DOT)
-//! 3.4.x (`dot-features.md` §3.6 and §4):
+//! This module implements the URI rules of django-oauth-toolkit (DOT) 3.4.x:
 //!
 //! * registration-time validation of redirect URIs ([`validate_redirect_uri`],
 //!   [`validate_redirect_uris`]; RFC 6749 §3.1.2: absolute URI, no fragment; RFC 8252 §7.1:
@@ -16,11 +15,13 @@
 //!   ([`validate_post_logout_redirect_uri`]);
 //! * CORS origin matching ([`origin_allowed`]).
 //!
-//! URIs are split by hand following RFC 3986's generic syntax
-//! (`scheme ":" ["//" authority] path ["?" query] ["#" fragment]`) and compared as raw
-//! strings: only the scheme and the hostname are lower-cased, nothing is percent-decoded and
-//! query strings are compared byte for byte. Every function is total: hostile input (empty,
-//! NUL bytes, non-ASCII, very long strings) yields an error or `false`, never a panic.
+//! URIs are split into RFC 3986's components
+//! (`scheme ":" ["//" authority] path ["?" query] ["#" fragment]`) by the `iri-string` crate
+//! (see `parse`) and compared as raw strings: only the scheme and the hostname are lower-cased,
+//! nothing is percent-decoded and query strings are compared byte for byte. The rules on top of
+//! RFC 3986 (hosts, ports, wildcards, schemes) are ours (`syntax`, `register`, `matching`,
+//! `origin`). Every function is total: hostile input (empty, NUL bytes, non-ASCII, very long
+//! strings) yields an error or `false`, never a panic.
 //!
 //! # Where this differs from DOT
 //!
@@ -32,6 +33,8 @@
 //! * every character must be one RFC 3986 allows (ASCII letters, digits, `-._~:/?#[]@!$&'()*+,;=`
 //!   and `%` followed by two hex digits): whitespace, control characters, `\`, `"<>^{|}` and
 //!   non-ASCII characters are rejected (register IDNs in their `xn--` form);
+//! * `[` and `]` only around an IPv6 host, as RFC 3986 says: in a path or a query they must be
+//!   percent-encoded (`?a%5B%5D=1`, not `?a[]=1`);
 //! * userinfo (`user@host`) is rejected (DOT stores it, but such an entry can never match);
 //! * the whole host must be a DNS name, an IPv4 address or a bracketed IPv6 address; a dotted
 //!   name whose last label is numeric (`1.2.3`, `example.123`) is rejected because WHATWG
@@ -46,7 +49,8 @@
 //! At request time this port is also slightly stricter than DOT:
 //!
 //! * a requested URI containing whitespace or control characters never matches (Python's
-//!   `urlsplit` silently deletes tabs and newlines before comparing);
+//!   `urlsplit` silently deletes tabs and newlines before comparing), nor does one with `[` or
+//!   `]` outside an IPv6 host;
 //! * `scheme:///path` (empty authority) and `scheme:/path` (no authority) are different URIs
 //!   (DOT compares `hostname`, which is `None` for both);
 //! * hostnames are lower-cased with ASCII rules only (Python's `str.lower` maps e.g. the
@@ -59,7 +63,7 @@
 //! * [`origin_allowed`] compares the scheme case-insensitively and the host lower-cased, requires
 //!   the request `Origin` to be a bare origin (no path, query, fragment or userinfo), and — with
 //!   `allow_wildcards` — lets a registered `https://*.example.com` suffix-match. This fixes DOT's
-//!   gap (§13 item 8) where wildcard origins could be stored but never matched.
+//!   gap where wildcard origins could be stored but never matched.
 //!
 //! The token endpoint's check of `redirect_uri` against the URI stored on the grant is plain
 //! string equality and does not belong here.
@@ -94,10 +98,10 @@ pub const MAX_LOGGED_CANDIDATES: usize = 10;
 
 /// Schemes that must have an authority (host) component; a single-slash URI in one of these is
 /// not a private-use scheme redirect (browsers normalise `https:/x` to `https://x/`).
-pub(crate) const SCHEMES_REQUIRING_AUTHORITY: [&str; 5] = ["http", "https", "ws", "wss", "ftp"];
+const SCHEMES_REQUIRING_AUTHORITY: [&str; 5] = ["http", "https", "ws", "wss", "ftp"];
 
 /// Schemes that can run script in the user agent; never accepted for a redirect or an origin.
-pub(crate) const FORBIDDEN_SCHEMES: [&str; 3] = ["javascript", "data", "vbscript"];
+const FORBIDDEN_SCHEMES: [&str; 3] = ["javascript", "data", "vbscript"];
 
 /// Options that come from settings.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 use super::parse::split_uri;
 use super::syntax::{check_dns_name, check_host, has_control_or_whitespace, scheme_in};
 
-/// §3.6 origin matching for the token endpoint's `Access-Control-Allow-Origin`.
+/// Origin matching for the token endpoint's `Access-Control-Allow-Origin`.
 ///
 /// True iff `origin` is a bare origin (`scheme://host[:port]`: no userinfo, path, query or
 /// fragment, valid host, no whitespace/control characters) whose scheme is in
@@ -14,7 +14,7 @@ use super::syntax::{check_dns_name, check_host, has_control_or_whitespace, schem
 /// With `allow_wildcards`, an entry whose host starts with `*` (`https://*.example.com`)
 /// matches any origin whose host ends with the entry's host minus the `*`
 /// (`https://a.example.com`, `https://a.b.example.com`, not `https://example.com`). This fixes
-/// DOT's gap (§13 item 8): DOT lets such entries be stored but compares netlocs exactly, so they
+/// a gap of DOT's: DOT lets such entries be stored but compares netlocs exactly, so they
 /// never match. Without `allow_wildcards`, an entry containing `*` never matches.
 pub fn origin_allowed(
     origin: &str,

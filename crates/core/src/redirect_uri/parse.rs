@@ -1,18 +1,18 @@
 //! Splitting a URI into its components, with `iri-string` (RFC 3986).
 //!
-//! The crate does the parsing. This module only prepares request-time input, which need not be
-//! valid, so that it still splits where its delimiters are:
+//! The crate does the parsing. A registered URI has passed the character checks already; a
+//! requested one need not be valid, so two things let it still split where its delimiters are:
 //!
 //! * each byte of a character RFC 3986 allows nowhere (non-ASCII, whitespace, `\`, `"`, `<`,
-//!   ...) and each `%` that does not start an escape is stood in for by `~` while parsing, and
-//!   the components are cut from the original string at the same offsets. Such characters stay,
-//!   byte for byte, in the component they are in; a registration never contains them.
+//!   ...) and each `%` that does not start an escape is replaced by `~` for the parser, and the
+//!   components are cut from the original string at the same offsets. Such characters stay, byte
+//!   for byte, in the component they are in, and can never match a registration.
 //! * a string without a valid scheme is a relative reference even when its first segment holds
-//!   a `:` (RFC 3986 §4.2: parsed as `./` followed by the string).
+//!   a `:` (parsed as `./` followed by the string, as RFC 3986 §4.2 writes such a path).
 //!
-//! `[` and `]` delimit an IP-literal host and are never stood in for: a string with one
-//! anywhere else, a malformed IP literal, an `@` in the host or a port that is not digits does
-//! not parse.
+//! `[` and `]` delimit an IP-literal host and are never replaced: a string with one anywhere
+//! else does not parse, nor does one with a malformed IP literal, an `@` in the host or a port
+//! that is not digits.
 
 use std::borrow::Cow;
 
@@ -53,21 +53,21 @@ pub(super) fn is_scheme(s: &str) -> bool {
 
 /// Splits `uri` into its components; total on any input.
 pub(super) fn split_uri(uri: &str) -> Result<ParsedUri<'_>, ParseError> {
-    let stood_in = stand_in(uri);
-    if let Ok(parsed) = UriReferenceStr::new(&stood_in) {
-        return Ok(components(uri, &stood_in, 0, parsed));
+    let text = stand_in(uri);
+    if let Ok(parsed) = UriReferenceStr::new(&text) {
+        return Ok(components(uri, &text, 0, parsed));
     }
     let has_scheme = uri.split_once(':').is_some_and(|(s, _)| is_scheme(s));
     if has_scheme || uri.starts_with('/') {
         return Err(ParseError);
     }
-    let dotted = format!("./{stood_in}");
+    let dotted = format!("./{text}");
     let parsed = UriReferenceStr::new(&dotted).map_err(|_| ParseError)?;
     Ok(components(uri, &dotted, 2, parsed))
 }
 
-/// `uri` with `~` for every byte that would stop RFC 3986 parsing where a delimiter would not
-/// (see the module documentation); same length, same delimiters.
+/// `uri` with `~` for each byte of a character RFC 3986 allows nowhere and for each `%` that
+/// does not start an escape: same length, same delimiters.
 fn stand_in(uri: &str) -> Cow<'_, str> {
     let bytes = uri.as_bytes();
     let hex = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_hexdigit);
@@ -88,8 +88,8 @@ fn stand_in(uri: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The components of `parsed` (which is `base`, i.e. `uri` stood in for and with `shift` bytes
-/// in front), cut from `uri`.
+/// The components of `parsed`, cut from `uri` at the same offsets. `base` is the text that was
+/// parsed: `uri` after [`stand_in`], with `shift` more bytes in front.
 fn components<'a>(
     uri: &'a str,
     base: &str,
@@ -226,7 +226,7 @@ mod tests {
     }
 
     #[test]
-    fn split_cuts_stood_in_characters_from_the_original() {
+    fn split_cuts_replaced_characters_from_the_original() {
         let p = split_uri("https://\u{212a}.example.com/caf\u{e9}?q=%zz").unwrap();
         assert_eq!(p.authority.unwrap().host, "\u{212a}.example.com");
         assert_eq!(p.path, "/caf\u{e9}");

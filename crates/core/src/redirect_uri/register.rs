@@ -1,9 +1,9 @@
 //! Registration-time validation of redirect URIs and CORS origins.
 
-use super::error::{UriError, UriKind};
 use iri_string::spec::UriSpec;
 use iri_string::validate;
 
+use super::error::{UriError, UriKind};
 use super::parse::{is_scheme, split_uri};
 use super::syntax::{
     check_dns_name, check_host, check_port, is_forbidden_scheme, is_uri_char, requires_authority,
@@ -228,12 +228,12 @@ fn structure_error(uri: &str, scheme: &str, kind: UriKind) -> UriError {
     }
 }
 
-/// Registration-time validation of ONE redirect URI (§4.1): allowed scheme, RFC 3986
-/// characters, no `#` (not even a bare one), private-use `scheme:/path` form for schemes other
-/// than http/https/ws/wss/ftp, no userinfo, valid host (DNS name, dotless name, IPv4 or
-/// bracketed IPv6), port of 2–5 digits within 1..=65535, and the wildcard rules when
-/// `rules.allow_wildcards` (exactly one `*`, starting the hostname, at least three labels).
-/// Queries are allowed.
+/// Registration-time validation of ONE redirect URI: allowed scheme, RFC 3986 characters (`[`
+/// and `]` only around an IPv6 host), no `#` (not even a bare one), private-use `scheme:/path`
+/// form for schemes other than http/https/ws/wss/ftp, no userinfo, valid host (DNS name,
+/// dotless name, IPv4 or bracketed IPv6), port of 2–5 digits within 1..=65535, and the
+/// wildcard rules when `rules.allow_wildcards` (exactly one `*`, starting the hostname, at
+/// least three labels). Queries are allowed.
 pub fn validate_redirect_uri(uri: &str, rules: &UriRules) -> Result<(), UriError> {
     validate_uri(
         uri,
@@ -250,7 +250,7 @@ pub fn validate_redirect_uris(list: &str, rules: &UriRules) -> Result<(), Vec<Ur
     collect_errors(list, |uri| validate_redirect_uri(uri, rules))
 }
 
-/// Registration-time validation of one CORS origin (§3.6): scheme in `allowed_origin_schemes`
+/// Registration-time validation of one CORS origin: scheme in `allowed_origin_schemes`
 /// (`ALLOWED_SCHEMES`, default `["https"]`, compared case-insensitively), host required, port
 /// and host rules as for redirect URIs, wildcard per `allow_wildcards`, and no path, no query,
 /// no fragment, no userinfo.

@@ -1,6 +1,6 @@
 use super::*;
 
-// ----- redirect_uri_allowed / §11.1 fixture ----------------------------------------------
+// ----- redirect_uri_allowed / DOT fixture --------------------------------------------
 
 #[test]
 fn fixture_accepts_registered() {
@@ -221,7 +221,7 @@ fn match_is_not_logged() {
     assert!(logs.is_empty(), "{logs:?}");
 }
 
-// ----- §4.3 default redirect URI ------------------------------------------------------
+// ----- default redirect URI ----------------------------------------------------------
 
 #[test]
 fn default_redirect_uri_single() {
@@ -245,7 +245,7 @@ fn default_redirect_uri_zero_or_several() {
     );
 }
 
-// ----- §4.4 post-logout ---------------------------------------------------------------
+// ----- post-logout -------------------------------------------------------------------
 
 const LOGOUT: &str = "http://example.org https://rp.example.com/bye";
 

@@ -1,6 +1,6 @@
 use super::*;
 
-// ----- §4.2 matching ------------------------------------------------------------------
+// ----- matching ----------------------------------------------------------------------
 
 fn m(req: &str, reg: &str) -> Result<(), MismatchReason> {
     redirect_uri_matches(req, reg, &rules())

@@ -1,6 +1,6 @@
 use super::*;
 
-// ----- §3.6 origin validation ---------------------------------------------------------
+// ----- origin validation -------------------------------------------------------------
 
 #[test]
 fn origin_valid() {
@@ -113,7 +113,7 @@ fn origin_list_collects_errors() {
     assert_eq!(validate_origins("", &https(), false), Ok(()));
 }
 
-// ----- §3.6 origin matching (§11.5) -----------------------------------------------------
+// ----- origin matching ---------------------------------------------------------------
 
 #[test]
 fn origin_allowed_exact() {

@@ -1,6 +1,6 @@
 use super::*;
 
-// ----- §4.1 registration: scheme ------------------------------------------------------
+// ----- registration: scheme ----------------------------------------------------------
 
 #[test]
 fn reg_accepts_plain_http_and_https() {
@@ -71,7 +71,7 @@ fn reg_rejects_script_schemes_even_if_allowed() {
     }
 }
 
-// ----- §4.1 registration: query / fragment --------------------------------------------
+// ----- registration: query / fragment ------------------------------------------------
 
 #[test]
 fn reg_accepts_query() {
@@ -101,7 +101,7 @@ fn reg_percent_encoded_hash_is_not_a_fragment() {
     ok("https://example.com/cb?x=%23y", &rules());
 }
 
-// ----- §4.1 registration: private-use schemes (RFC 8252 §7.1) -------------------------
+// ----- registration: private-use schemes (RFC 8252 §7.1) -----------------------------
 
 #[test]
 fn reg_private_use_single_slash_accepted() {
@@ -178,7 +178,7 @@ fn reg_web_schemes_require_host() {
     }
 }
 
-// ----- §4.1 registration: host --------------------------------------------------------
+// ----- registration: host ------------------------------------------------------------
 
 #[test]
 fn reg_accepts_dotless_hosts() {
@@ -279,7 +279,7 @@ fn reg_rejects_userinfo() {
     ));
 }
 
-// ----- §4.1 registration: port --------------------------------------------------------
+// ----- registration: port ------------------------------------------------------------
 
 #[test]
 fn reg_port_two_to_five_digits() {
@@ -303,7 +303,7 @@ fn reg_port_two_to_five_digits() {
     }
 }
 
-// ----- §4.1 registration: characters and length ---------------------------------------
+// ----- registration: characters and length -------------------------------------------
 
 #[test]
 fn reg_rejects_characters_outside_rfc3986() {
@@ -398,7 +398,7 @@ fn reg_error_display_escapes_and_truncates_uri() {
     assert!(msg.len() < 1000);
 }
 
-// ----- §4.1 registration: wildcards ---------------------------------------------------
+// ----- registration: wildcards -------------------------------------------------------
 
 #[test]
 fn reg_wildcard_rejected_when_disabled() {
@@ -482,7 +482,7 @@ fn reg_wildcard_star_without_scheme() {
     assert_eq!(code("*", &wild()), "invalid_scheme");
 }
 
-// ----- §4.1 lists ---------------------------------------------------------------------
+// ----- registration: lists ------------------------------------------------------------
 
 #[test]
 fn reg_list_collects_all_errors_in_order() {
