@@ -381,22 +381,27 @@ pub async fn ensure_stored_key(
 /// Why a key cannot be added or retired.
 #[derive(Debug, thiserror::Error)]
 pub enum RotationError {
+    /// `oidc_rsa_private_key` is set, so stored keys are not used.
     #[error(
         "oidc_rsa_private_key is set: the provider signs with that key and ignores the database \
          keys; rotate by changing the setting (and listing the old key in \
          oidc_rsa_private_keys_inactive)"
     )]
     ConfiguredKey,
+    /// No stored key has this `kid`.
     #[error("no signing key with kid `{0}`")]
     UnknownKid(String),
+    /// The key still signs, so it cannot be retired yet.
     #[error(
         "key `{0}` is a current signing key (the newest key, the newest RS256 key, or one that \
          signs until a newer key has been published for long enough); add a newer one with \
          createsigningkey first"
     )]
     InUse(String),
+    /// A key could not be generated or parsed.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
