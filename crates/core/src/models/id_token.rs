@@ -10,9 +10,9 @@ use super::Id;
 pub struct IdToken {
     /// The row id.
     pub id: Id,
-    /// The user the token is about (its `sub`).
+    /// The user the token is about.
     pub user_id: Option<Id>,
-    /// The application it was issued to (its `aud`).
+    /// The application it was issued to (its client id is the `aud`).
     pub application_id: Option<Id>,
     /// The token's `jti` claim.
     pub jti: Uuid,
@@ -35,9 +35,9 @@ pub struct IdToken {
 /// The fields of an ID token record to write; the store assigns the id and timestamps.
 #[derive(Debug, Clone)]
 pub struct NewIdToken {
-    /// The user the token is about (its `sub`).
+    /// The user the token is about.
     pub user_id: Option<Id>,
-    /// The application it is issued to (its `aud`).
+    /// The application it is issued to (its client id is the `aud`).
     pub application_id: Option<Id>,
     /// The token's `jti` claim.
     pub jti: Uuid,

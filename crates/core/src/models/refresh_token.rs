@@ -16,7 +16,7 @@ pub struct RefreshToken {
     pub token_checksum: String,
     /// The application the token was issued to.
     pub application_id: Id,
-    /// The access token issued with it; `None` once that one is gone (revoked or replaced).
+    /// The access token issued with it; `None` once that one is gone.
     pub access_token_id: Option<Id>,
     /// The family of the consent or refresh chain the token belongs to.
     pub token_family: Option<Uuid>,

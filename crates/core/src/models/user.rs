@@ -73,7 +73,7 @@ pub struct NewUser {
     /// The family name; empty when unknown.
     pub last_name: String,
     /// The password hash (argon2id PHC string or Django `pbkdf2_sha256$…`), never the
-    /// plaintext; `!…` for none.
+    /// plaintext; `!…` for an unusable one.
     pub password: String,
     /// Whether the user may sign in and use their tokens.
     pub is_active: bool,

@@ -37,7 +37,7 @@ use crate::models::NewSigningKey;
 /// The asymmetric algorithms a provider key can sign with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyAlgorithm {
-    /// RSASSA-PKCS1-v1_5 with SHA-256 (2048-bit RSA keys).
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RSA keys).
     RS256,
     /// ECDSA on P-256 with SHA-256.
     ES256,
