@@ -11,6 +11,7 @@ use crate::throttle::{self, address_part, throttle_key, Limit, ThrottleKind, Thr
 /// The outcome of a sign-in attempt through the throttle ([`sign_in`]).
 #[derive(Debug)]
 pub enum SignIn {
+    /// The username and password are right: the user, now recorded as signed in.
     Success(Box<User>),
     /// Wrong username or password (or an inactive user): the caller says no more than that.
     Failed,

@@ -38,6 +38,7 @@ pub enum ClearStep {
 }
 
 impl ClearStep {
+    /// A short name for logs and reports (`revoked refresh tokens`, …).
     pub fn name(self) -> &'static str {
         match self {
             ClearStep::RevokedRefreshTokens => "revoked refresh tokens",
@@ -56,10 +57,16 @@ impl ClearStep {
 /// The cutoffs of one run, computed once from the settings and the clock.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClearExpiredPlan {
+    /// The instant expiry is measured against.
     pub now: OffsetDateTime,
+    /// Refresh tokens revoked at or before this go; `None`: revoked ones are kept.
     pub refresh_revoked_before: Option<OffsetDateTime>,
+    /// Refresh tokens whose access token expired at or before this go; `None`: they never
+    /// expire.
     pub refresh_expire_at: Option<OffsetDateTime>,
+    /// Rows deleted per batch (at least 1).
     pub batch_size: u64,
+    /// The pause between batches.
     pub batch_interval: StdDuration,
     /// `Some(t)`: on a store with a single writer for the whole database
     /// ([`CleanupStore::single_writer`], SQLite) each batch is sized to hold the write lock
@@ -86,6 +93,7 @@ pub const LOCK_RETRY_MARGIN: StdDuration = StdDuration::from_millis(2);
 const PACED_MIN_ROWS: u64 = 100;
 
 impl ClearExpiredPlan {
+    /// The plan for a run at `now` under `settings`.
     pub fn new(settings: &Settings, now: OffsetDateTime) -> Self {
         let grace = settings.provider.refresh_token_grace_period_seconds;
         let refresh_expire_at = settings
@@ -144,14 +152,17 @@ fn seconds(s: u64) -> Duration {
 /// How many rows each step removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClearExpiredReport {
+    /// Each step run and the number of rows it deleted, in order.
     pub deleted: Vec<(ClearStep, u64)>,
 }
 
 impl ClearExpiredReport {
+    /// The rows deleted by every step together.
     pub fn total(&self) -> u64 {
         self.deleted.iter().map(|(_, n)| n).sum()
     }
 
+    /// The rows the given step deleted (0 if it did not run).
     pub fn count(&self, step: ClearStep) -> u64 {
         self.deleted
             .iter()

@@ -24,8 +24,11 @@ pub enum AuthMethod {
 /// Credentials taken from a request.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClientCredentials {
+    /// The `client_id` presented.
     pub client_id: String,
+    /// The `client_secret` presented, if any (plaintext, as sent).
     pub secret: Option<String>,
+    /// How they were presented.
     pub method: AuthMethod,
 }
 

@@ -29,6 +29,7 @@ pub const MAX_ENTRIES: usize = 10_000;
 
 type Fingerprint = [u8; 32];
 
+/// A per-process memory of successful client authentications (see the module docs).
 pub struct ClientAuthCache {
     ttl: Duration,
     key: [u8; 32],
@@ -56,6 +57,7 @@ impl ClientAuthCache {
         }
     }
 
+    /// Whether it remembers anything (a TTL above 0).
     pub fn is_enabled(&self) -> bool {
         self.ttl > Duration::ZERO
     }
@@ -109,10 +111,12 @@ impl ClientAuthCache {
             .clear();
     }
 
+    /// How many entries it holds, expired ones included.
     pub fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
+    /// Whether it holds no entries.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -21,11 +21,15 @@ pub enum SecretHasher {
     /// sha256 for long (generated) secrets, argon2id for short ones.
     #[default]
     Default,
+    /// argon2id, whatever the length.
     Argon2,
+    /// Django's PBKDF2-SHA256 (600 000 iterations), whatever the length.
     Pbkdf2Sha256,
+    /// Salted SHA-256, whatever the length; only for high-entropy secrets.
     Sha256,
 }
 
+/// Hashing a client secret failed (the message says why).
 #[derive(Debug, thiserror::Error)]
 #[error("could not hash client secret: {0}")]
 pub struct SecretHashError(String);

@@ -6,6 +6,7 @@ use time::{Duration, OffsetDateTime};
 /// A source of the current time. Timestamps are truncated to microseconds, the precision
 /// that both storage backends keep, so a value read back equals the value written.
 pub trait Clock: Send + Sync + 'static {
+    /// The current time, truncated to microseconds.
     fn now(&self) -> OffsetDateTime;
 }
 
@@ -32,17 +33,20 @@ pub struct FixedClock {
 }
 
 impl FixedClock {
+    /// A clock stopped at `now` (truncated to microseconds).
     pub fn new(now: OffsetDateTime) -> Self {
         Self {
             now: Mutex::new(truncate_to_micros(now)),
         }
     }
 
+    /// Move the clock to `now` (truncated to microseconds).
     pub fn set(&self, now: OffsetDateTime) {
         let mut guard = self.now.lock().unwrap_or_else(|e| e.into_inner());
         *guard = truncate_to_micros(now);
     }
 
+    /// Move the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
         let mut guard = self.now.lock().unwrap_or_else(|e| e.into_inner());
         *guard += by;

@@ -11,10 +11,15 @@ use crate::store::Store;
 use crate::token_derivation::TokenDerivationKey;
 use crate::users::UserSource;
 
+/// What every protocol step is handed: the settings, the store, the current time and the
+/// optional extras below.
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {
+    /// The provider's settings.
     pub settings: &'a Settings,
+    /// Where the provider's rows live.
     pub store: &'a dyn Store,
+    /// The time the step runs at (one instant for the whole request).
     pub now: OffsetDateTime,
     /// This process's memory of recent client authentications (`None`: always check).
     pub client_auth_cache: Option<&'a ClientAuthCache>,
@@ -31,6 +36,7 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// A context with the default hooks and none of the optional extras.
     pub fn new(settings: &'a Settings, store: &'a dyn Store, now: OffsetDateTime) -> Self {
         Self {
             settings,

@@ -27,12 +27,19 @@ const USER_CODE_ATTEMPTS: usize = 8;
 /// RFC 8628 §3.2 device authorization response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeviceAuthorizationResponse {
+    /// The plaintext device code the device polls with; only its digest is stored.
     pub device_code: String,
+    /// The code the user enters, shown with a dash (`WDJB-MJHT`).
     pub user_code: String,
+    /// The page where the user enters the code.
     pub verification_uri: String,
+    /// The page with the code already filled in, when `oauth_device_verification_uri_complete`
+    /// is set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification_uri_complete: Option<String>,
+    /// The lifetime of both codes, in seconds.
     pub expires_in: i64,
+    /// The minimum time between two polls, in seconds.
     pub interval: i64,
 }
 

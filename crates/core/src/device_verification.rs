@@ -20,14 +20,18 @@ const MAX_USER_CODE_INPUT: usize = 64;
 /// Why an entered code is refused, with DOT's messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryError {
+    /// No usable device authorization has this code.
     Incorrect,
+    /// The code's authorization was already decided, or entered by another user.
     AlreadyUsed,
+    /// The code's authorization expired.
     Expired,
     /// Too many wrong codes from this account (RFC 8628 §5.1); the code was not looked up.
     Throttled(Throttled),
 }
 
 impl EntryError {
+    /// The message shown to the user (DOT's wording).
     pub fn message(self) -> &'static str {
         match self {
             EntryError::Incorrect => "Incorrect user code",
@@ -41,7 +45,9 @@ impl EntryError {
 /// The user's decision on the confirmation page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
+    /// Approve the device's request.
     Accept,
+    /// Refuse the device's request.
     Deny,
 }
 

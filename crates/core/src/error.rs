@@ -6,24 +6,50 @@ use std::fmt;
 /// RFC 6749 / 6750 / 7009 / 8628 / OIDC error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
+    /// `invalid_request`: a parameter is missing, repeated or malformed (RFC 6749 §5.2).
     InvalidRequest,
+    /// `invalid_client`: client authentication failed (RFC 6749 §5.2).
     InvalidClient,
+    /// `invalid_grant`: the code, refresh token or credentials are invalid, expired or revoked
+    /// (RFC 6749 §5.2).
     InvalidGrant,
+    /// `unauthorized_client`: the client may not use this grant or response type (RFC 6749
+    /// §5.2).
     UnauthorizedClient,
+    /// `unsupported_grant_type`: the provider does not support this grant type (RFC 6749 §5.2).
     UnsupportedGrantType,
+    /// `invalid_scope`: the requested scope is unknown or not allowed (RFC 6749 §5.2).
     InvalidScope,
+    /// `access_denied`: the user or the provider refused (RFC 6749 §4.1.2.1).
     AccessDenied,
+    /// `unsupported_response_type`: the provider does not support this response type (RFC 6749
+    /// §4.1.2.1).
     UnsupportedResponseType,
+    /// `unsupported_token_type`: revocation of this token type is not supported (RFC 7009
+    /// §2.2.1).
     UnsupportedTokenType,
+    /// `server_error`: an internal failure; the cause is only logged.
     ServerError,
+    /// `temporarily_unavailable`: the provider is overloaded or its store is down; try again
+    /// later.
     TemporarilyUnavailable,
+    /// `invalid_token`: the bearer token is missing, expired, revoked or malformed (RFC 6750
+    /// §3.1).
     InvalidToken,
+    /// `insufficient_scope`: the bearer token lacks a scope the resource needs (RFC 6750 §3.1).
     InsufficientScope,
+    /// `authorization_pending`: the user has not decided yet; keep polling (RFC 8628 §3.5).
     AuthorizationPending,
+    /// `slow_down`: polling too fast; add 5 seconds to the interval (RFC 8628 §3.5).
     SlowDown,
+    /// `expired_token`: the device code expired (RFC 8628 §3.5).
     ExpiredToken,
+    /// `login_required`: `prompt=none` and no signed-in user (OIDC Core §3.1.2.6).
     LoginRequired,
+    /// `consent_required`: `prompt=none` and consent is needed (OIDC Core §3.1.2.6).
     ConsentRequired,
+    /// `interaction_required`: `prompt=none` and the user must act on a page (OIDC Core
+    /// §3.1.2.6).
     InteractionRequired,
     /// OIDC Core §3.1.2.6: the `request` parameter is not supported.
     RequestNotSupported,
@@ -32,6 +58,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code as sent in the `error` parameter.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidRequest => "invalid_request",
@@ -81,9 +108,13 @@ type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// A protocol error. `description` is public; `cause` is for logs only.
 #[derive(Debug)]
 pub struct OAuthError {
+    /// What went wrong, as the `error` parameter.
     pub code: ErrorCode,
+    /// The public `error_description`; never holds secrets or internals.
     pub description: Option<String>,
+    /// The HTTP status of the response.
     pub status: u16,
+    /// The internal failure behind it, for the log only; never sent.
     pub cause: Option<Cause>,
     /// Seconds after which a refused caller may try again (`Retry-After`), for throttles.
     /// (Non-zero: a `Retry-After` of 0 says nothing, and the niche keeps the error small.)
@@ -91,6 +122,7 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
+    /// An error with this code, its default status and no description.
     pub fn new(code: ErrorCode) -> Self {
         Self {
             code,
@@ -101,11 +133,13 @@ impl OAuthError {
         }
     }
 
+    /// Set the public `error_description`.
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
 
+    /// Answer with this HTTP status instead of the code's default.
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = status;
         self
@@ -118,11 +152,13 @@ impl OAuthError {
         self
     }
 
+    /// Keep `cause` for the log (the client never sees it).
     pub fn with_cause(mut self, cause: impl Into<Cause>) -> Self {
         self.cause = Some(cause.into());
         self
     }
 
+    /// An `invalid_request` with this description.
     pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequest).with_description(description)
     }

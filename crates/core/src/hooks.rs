@@ -17,7 +17,9 @@ use crate::users::Account;
 /// Where extra claims go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimsTarget {
+    /// Claims for an ID token.
     IdToken,
+    /// Claims for a userinfo answer.
     Userinfo,
 }
 
@@ -26,6 +28,7 @@ pub enum ClaimsTarget {
 /// `auth_time`, `at_hash`, `c_hash`, `sid`, `jti`) are never overwritten.
 #[async_trait]
 pub trait ClaimsHook: Send + Sync {
+    /// The extra claims for this user, application (`None` when it no longer exists) and scopes.
     async fn additional_claims(
         &self,
         account: &Account,
@@ -57,6 +60,7 @@ impl ClaimsHook for NoAdditionalClaims {
 /// `invalid_grant`). Tokens already issued are not affected.
 #[async_trait]
 pub trait ApplicationAccess: Send + Sync {
+    /// Whether this user may use this application.
     async fn may_use(&self, account: &Account, application: &Application) -> bool;
 }
 
@@ -105,7 +109,9 @@ impl ScopesBackend for SettingsScopes {
 /// Which token a value is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
+    /// An access token.
     Access,
+    /// A refresh token.
     Refresh,
 }
 
@@ -114,6 +120,7 @@ pub enum TokenKind {
 /// successors of a refresh inside a grace period, which are derived so that a replay gets
 /// the same values (see [`crate::token_derivation`]).
 pub trait TokenGenerator: Send + Sync {
+    /// A new value for a token of this kind for this application.
     fn generate(&self, kind: TokenKind, application: Option<&Application>) -> String;
 }
 
@@ -130,9 +137,13 @@ impl TokenGenerator for RandomTokens {
 /// Every hook, each defaulting to DOT's behaviour.
 #[derive(Clone)]
 pub struct Hooks {
+    /// Extra claims for ID tokens and userinfo.
     pub claims: Arc<dyn ClaimsHook>,
+    /// Whether a user may use an application.
     pub application_access: Arc<dyn ApplicationAccess>,
+    /// The scopes an application may ask for and gets by default.
     pub scopes: Arc<dyn ScopesBackend>,
+    /// The values of new access and refresh tokens.
     pub tokens: Arc<dyn TokenGenerator>,
 }
 

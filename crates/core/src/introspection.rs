@@ -81,23 +81,31 @@ pub enum Introspected {
 /// RFC 7662 §2.2. Only `active` is sent for an inactive token.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct IntrospectionResponse {
+    /// Whether the token is live and may be used.
     pub active: bool,
+    /// The token's scopes, space-separated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The `client_id` of the application the token was issued to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The username of the user the token acts for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// RFC 6749 §5.1's type of an access token (`Bearer`); absent for refresh tokens,
     /// which have none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<&'static str>,
+    /// When the token expires, in unix time (seconds); absent when it never does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
+    /// When the token was issued, in unix time (seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
+    /// The subject of the user the token acts for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
+    /// The issuer identifier of this provider.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
 }

@@ -13,12 +13,18 @@ use crate::store::NewTokenPair;
 /// RFC 6749 §5.1 successful token response.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct TokenResponse {
+    /// The new access token's plaintext value.
     pub access_token: String,
+    /// The access token's lifetime in seconds.
     pub expires_in: i64,
+    /// Always `Bearer`.
     pub token_type: &'static str,
+    /// The granted scopes, space-separated.
     pub scope: String,
+    /// The new refresh token's plaintext value, when one was issued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// The signed ID token (a JWT), when OpenID Connect issued one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
 }
@@ -54,19 +60,27 @@ impl std::fmt::Debug for TokenResponse {
 /// What to issue.
 #[derive(Debug, Clone)]
 pub struct Issue<'a> {
+    /// The application the tokens are for.
     pub application: &'a Application,
+    /// The user they act for; `None` for client credentials (no refresh token then).
     pub user_id: Option<Id>,
+    /// The granted scopes, space-separated.
     pub scope: String,
     /// The family of the consent or chain this issuance belongs to (a new one if `None`).
     pub family: Option<Uuid>,
+    /// Whether to issue a refresh token too (only with a user).
     pub with_refresh_token: bool,
 }
 
 /// Plaintext values and the rows to write for them.
 pub struct Minted {
+    /// The access token's plaintext value, handed to the client once.
     pub access_token: String,
+    /// The refresh token's plaintext value, when one is issued.
     pub refresh_token: Option<String>,
+    /// The rows to write (digests, or plaintext where configured).
     pub pair: NewTokenPair,
+    /// The access token's lifetime in seconds.
     pub expires_in: i64,
 }
 
@@ -142,6 +156,7 @@ fn mint_values(
 }
 
 impl Minted {
+    /// The token response for these values, reporting `scope` as granted.
     pub fn response(self, scope: String) -> TokenResponse {
         TokenResponse {
             access_token: self.access_token,

@@ -12,11 +12,15 @@ use crate::settings::Settings;
 /// The well-known suffix of RFC 8414 §3.
 pub const WELL_KNOWN_SUFFIX: &str = "/.well-known/oauth-authorization-server";
 
-/// Where the endpoints live under the issuer (DOT's URL names).
+/// Where the authorization endpoint lives under the issuer (every path is DOT's URL name).
 pub const AUTHORIZATION_PATH: &str = "/authorize/";
+/// Where the token endpoint lives under the issuer.
 pub const TOKEN_PATH: &str = "/token/";
+/// Where the revocation endpoint (RFC 7009) lives under the issuer.
 pub const REVOCATION_PATH: &str = "/revoke_token/";
+/// Where the introspection endpoint (RFC 7662) lives under the issuer.
 pub const INTROSPECTION_PATH: &str = "/introspect/";
+/// Where the device authorization endpoint (RFC 8628) lives under the issuer.
 pub const DEVICE_AUTHORIZATION_PATH: &str = "/device-authorization/";
 
 /// The issuer identifier (RFC 8414 §2): `oidc_iss_endpoint` when set, else the public base
@@ -54,26 +58,41 @@ pub const CLIENT_AUTH_METHODS: [&str; 2] = ["client_secret_post", "client_secret
 /// its own members.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuthorizationServerMetadata {
+    /// The issuer identifier (see [`issuer`]).
     pub issuer: String,
+    /// URL of the authorization endpoint.
     pub authorization_endpoint: String,
+    /// URL of the token endpoint.
     pub token_endpoint: String,
+    /// URL of the JWKS; only while OpenID Connect is on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// URL of the userinfo endpoint; only while OpenID Connect is on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
     /// RFC 8628 §4 (advertised with the device grant type).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<String>,
+    /// The configured scope names, sorted.
     pub scopes_supported: Vec<String>,
+    /// The `response_type` values the authorization endpoint accepts.
     pub response_types_supported: Vec<String>,
+    /// The `grant_type` values the token endpoint accepts.
     pub grant_types_supported: Vec<String>,
+    /// How clients may authenticate at the token endpoint.
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// URL of documentation for client developers; left out when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_documentation: Option<String>,
+    /// URL of the revocation endpoint (RFC 7009).
     pub revocation_endpoint: String,
+    /// How clients may authenticate at the revocation endpoint.
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// URL of the introspection endpoint (RFC 7662).
     pub introspection_endpoint: String,
+    /// How clients may authenticate at the introspection endpoint.
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// The PKCE methods accepted (`S256`, and `plain` unless turned off).
     pub code_challenge_methods_supported: Vec<String>,
     /// RFC 9207 §3: present (true) only when the `iss` parameter is sent.
     #[serde(skip_serializing_if = "Option::is_none")]

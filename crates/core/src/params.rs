@@ -44,6 +44,7 @@ impl std::fmt::Debug for Params {
 }
 
 impl Params {
+    /// Parameters from decoded name/value pairs, in the order sent.
     pub fn new(pairs: Vec<(String, String)>) -> Self {
         Self(pairs)
     }
@@ -79,14 +80,17 @@ impl Params {
             .collect()
     }
 
+    /// Whether `name` was sent at all (even empty).
     pub fn contains(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
     }
 
+    /// Whether no parameter was sent.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// Every name/value pair, in order, duplicates included.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }

@@ -23,21 +23,26 @@ const MAX_ARGON2_M_COST: u32 = 256 * 1024;
 const MAX_ARGON2_T_COST: u32 = 16;
 const MAX_ARGON2_P_COST: u32 = 64;
 
+/// The result of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordCheck {
     /// The password matches; `needs_upgrade` when the stored hash is not argon2id.
     Valid {
+        /// Whether the stored hash should be replaced by an argon2id one.
         needs_upgrade: bool,
     },
+    /// The password does not match (or the stored hash is unusable or malformed).
     Invalid,
 }
 
 impl PasswordCheck {
+    /// Whether the password matched.
     pub fn is_valid(self) -> bool {
         matches!(self, PasswordCheck::Valid { .. })
     }
 }
 
+/// Hashing a password failed (the message says why).
 #[derive(Debug, thiserror::Error)]
 #[error("could not hash password: {0}")]
 pub struct HashError(String);
@@ -82,6 +87,7 @@ pub fn unusable_password() -> String {
     )
 }
 
+/// Whether a stored hash can match any password (not empty, not marked unusable).
 pub fn is_usable(stored: &str) -> bool {
     !stored.is_empty() && !stored.starts_with(UNUSABLE_PREFIX)
 }

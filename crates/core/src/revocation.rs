@@ -20,7 +20,9 @@ use crate::token_checksum::token_checksum;
 /// RFC 7009 §2.1 / RFC 7662 §2.1 `token_type_hint` values we know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenTypeHint {
+    /// `access_token`.
     AccessToken,
+    /// `refresh_token`.
     RefreshToken,
 }
 
@@ -59,6 +61,7 @@ pub enum Revoked {
 pub struct RevocationOutcome {
     /// The authenticated client (the web layer decides CORS on it).
     pub client: Application,
+    /// What the request did.
     pub revoked: Revoked,
 }
 

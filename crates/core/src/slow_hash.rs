@@ -187,6 +187,7 @@ impl SlowHashGate {
         GATE.get_or_init(|| SlowHashGate::new(default_limit()))
     }
 
+    /// How many slow hashes may run at once.
     pub fn limit(&self) -> usize {
         self.limit
     }

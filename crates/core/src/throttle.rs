@@ -61,7 +61,9 @@ impl ThrottleKind {
 /// A limit and its window, from the settings. `limit == 0` turns the throttle off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
+    /// Attempts allowed within one window (0: no limit).
     pub limit: u32,
+    /// How long a window lasts, in seconds (0: no limit).
     pub window_seconds: u64,
 }
 
@@ -82,6 +84,7 @@ impl Limit {
         }
     }
 
+    /// `device_user_code_failure_limit` within `device_user_code_failure_window_seconds`.
     pub fn device_user_code(s: &Settings) -> Limit {
         Limit {
             limit: s.provider.device_user_code_failure_limit,
@@ -89,6 +92,8 @@ impl Limit {
         }
     }
 
+    /// `client_authentication_failure_limit` within
+    /// `client_authentication_failure_window_seconds`.
     pub fn client_authentication(s: &Settings) -> Limit {
         Limit {
             limit: s.provider.client_authentication_failure_limit,
@@ -96,6 +101,7 @@ impl Limit {
         }
     }
 
+    /// Whether this throttle limits anything (both the limit and the window are above 0).
     pub fn is_on(self) -> bool {
         self.limit > 0 && self.window_seconds > 0
     }
@@ -108,6 +114,7 @@ impl Limit {
 /// An attempt refused by a throttle: retry after this many seconds (at least 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled {
+    /// Seconds to wait before trying again (at least 1).
     pub retry_after_seconds: u64,
 }
 

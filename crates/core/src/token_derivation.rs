@@ -48,7 +48,9 @@ impl std::fmt::Debug for TokenDerivationKey {
 
 /// Successor values of one rotation.
 pub struct SuccessorValues {
+    /// The new access token's plaintext value.
     pub access_token: String,
+    /// The new refresh token's plaintext value.
     pub refresh_token: String,
 }
 

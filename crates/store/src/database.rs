@@ -28,7 +28,9 @@ impl Default for OpenOptions {
 /// An open database of either kind.
 #[derive(Debug, Clone)]
 pub enum Database {
+    /// An SQLite database.
     Sqlite(Arc<SqliteStore>),
+    /// A PostgreSQL database.
     Postgres(Arc<PgStore>),
 }
 
@@ -89,6 +91,7 @@ impl Database {
         }
     }
 
+    /// `sqlite` or `postgres`.
     pub fn backend_name(&self) -> &'static str {
         match self {
             Database::Sqlite(_) => "sqlite",
@@ -96,6 +99,7 @@ impl Database {
         }
     }
 
+    /// Close every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         match self {
             Database::Sqlite(s) => s.close().await,

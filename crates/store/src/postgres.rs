@@ -16,6 +16,7 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Open a connection pool to the PostgreSQL database at `url` (no migrations are run).
     pub async fn connect(url: &str, opts: &OpenOptions) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections.max(1))

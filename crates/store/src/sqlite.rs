@@ -24,6 +24,7 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Open the SQLite database at `url`, creating the file if missing (no migrations are run).
     pub async fn connect(url: &str, opts: &OpenOptions) -> Result<Self, StoreError> {
         let base = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Backend(Box::new(e)))?

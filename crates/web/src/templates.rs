@@ -69,6 +69,7 @@ pub enum TemplateError {
     },
 }
 
+/// The page templates: embedded defaults, each overridable by a file in `template_dir`.
 pub struct Templates {
     env: Environment<'static>,
 }
@@ -97,6 +98,7 @@ impl Templates {
             })
     }
 
+    /// The names of the embedded templates (the names a file in `template_dir` can override).
     pub fn names() -> impl Iterator<Item = &'static str> {
         EMBEDDED.iter().map(|(n, _)| *n)
     }

@@ -22,6 +22,7 @@ use crate::store::Redemption;
 use crate::token_checksum::token_checksum;
 use crate::user_status::user_allowed;
 
+/// `grant_type=authorization_code` (RFC 6749 §4.1.3): exchanges a code, with PKCE and OIDC.
 pub struct AuthorizationCodeGrant;
 
 fn invalid_grant(description: &str) -> OAuthError {

@@ -12,6 +12,7 @@ use crate::models::{Application, GrantType};
 use crate::params::Params;
 use crate::scopes::{join_scopes, resolve_for};
 
+/// `grant_type=client_credentials` (RFC 6749 §4.4): a token for the application itself.
 pub struct ClientCredentialsGrant;
 
 #[async_trait]

@@ -26,6 +26,7 @@ const MAX_SLOW_DOWN_EXTRA: i64 = 60;
 /// Longer values are no device code of ours: refused without a lookup.
 const MAX_DEVICE_CODE: usize = 512;
 
+/// The RFC 8628 device code grant: the device polls with its `device_code`.
 pub struct DeviceCodeGrant;
 
 fn invalid_grant() -> OAuthError {

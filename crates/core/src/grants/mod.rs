@@ -56,8 +56,11 @@ pub fn default_grants() -> Vec<Box<dyn GrantHandler>> {
 /// A successful token request: the response and who asked (for CORS).
 #[derive(Debug)]
 pub struct TokenOutcome {
+    /// The token response to send.
     pub response: TokenResponse,
+    /// The authenticated client that asked.
     pub client: Application,
+    /// The `grant_type` that was used.
     pub grant_type: &'static str,
 }
 

@@ -12,6 +12,7 @@ use crate::models::{Application, GrantType};
 use crate::params::Params;
 use crate::scopes::{join_scopes, resolve_for};
 
+/// `grant_type=password` (RFC 6749 §4.3): a user's username and password for tokens.
 pub struct PasswordGrant;
 
 #[async_trait]

@@ -20,6 +20,7 @@ use crate::token_checksum::token_checksum;
 use crate::token_derivation::{Successor, SuccessorValues};
 use crate::user_status::user_allowed;
 
+/// `grant_type=refresh_token` (RFC 6749 §6): new tokens for a refresh token.
 pub struct RefreshTokenGrant;
 
 fn invalid_grant() -> OAuthError {

@@ -9,18 +9,30 @@ use super::Id;
 /// digests are stored (`compliant_bcp_rfc9700_token_storage`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken {
+    /// The row id.
     pub id: Id,
+    /// The user the token was issued to; `None` for a client-credentials token, which acts for the
+    /// application itself.
     pub user_id: Option<Id>,
+    /// The refresh token whose rotation minted this token, if it was minted that way.
     pub source_refresh_token_id: Option<Id>,
+    /// The plaintext value, or blank when only digests are stored.
     pub token: String,
+    /// SHA-256 hex digest of the plaintext value (the lookup key).
     pub token_checksum: String,
+    /// The ID token issued together with this token, if any.
     pub id_token_id: Option<Id>,
+    /// The application the token was issued to.
     pub application_id: Option<Id>,
+    /// When the token stops being valid.
     pub expires: OffsetDateTime,
+    /// The granted scopes, space-separated.
     pub scope: String,
     /// Shared by every token from one consent or refresh chain (revoke a grant in one statement).
     pub token_family: Option<Uuid>,
+    /// When the row was written.
     pub created: OffsetDateTime,
+    /// When the row was last changed (a refresh without rotation gives it a new value).
     pub updated: OffsetDateTime,
 }
 
@@ -62,6 +74,7 @@ impl std::fmt::Debug for AccessToken {
 /// statement in the sqlx store) for bearer validation and introspection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessTokenWithOwners {
+    /// The access token row.
     pub token: AccessToken,
     /// `None` when the token names no application, or names one that no longer exists.
     pub application: Option<super::Application>,
@@ -69,18 +82,26 @@ pub struct AccessTokenWithOwners {
     pub user: Option<super::User>,
 }
 
+/// The fields of an access token to write; the store assigns the id and timestamps.
 #[derive(Clone)]
 pub struct NewAccessToken {
+    /// The user the token is for; `None` for a client-credentials token.
     pub user_id: Option<Id>,
+    /// The refresh token whose rotation minted this token, if any.
     pub source_refresh_token_id: Option<Id>,
     /// The stored token column: the plaintext, or blank when only digests are stored.
     pub token: String,
     /// SHA-256 hex of the plaintext (the lookup key).
     pub token_checksum: String,
+    /// The ID token issued together with this token, if any.
     pub id_token_id: Option<Id>,
+    /// The application the token is issued to.
     pub application_id: Option<Id>,
+    /// When the token stops being valid.
     pub expires: OffsetDateTime,
+    /// The granted scopes, space-separated.
     pub scope: String,
+    /// The family of the consent or refresh chain the token belongs to.
     pub token_family: Option<Uuid>,
 }
 

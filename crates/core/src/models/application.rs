@@ -10,11 +10,14 @@ use crate::settings::Settings;
 /// RFC 6749 §2.1 client types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientType {
+    /// Can keep a secret (a server-side application); authenticates at the token endpoint.
     Confidential,
+    /// Cannot keep a secret (a browser or native app); identified by its client id only.
     Public,
 }
 
 impl ClientType {
+    /// The stored value (`confidential` or `public`).
     pub fn as_str(self) -> &'static str {
         match self {
             ClientType::Confidential => "confidential",
@@ -45,15 +48,22 @@ impl fmt::Display for ClientType {
 /// DOT's `authorization_grant_type` values: the one flow an application may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantType {
+    /// RFC 6749 §4.1 authorization code, with OpenID Connect when `openid` is asked for.
     AuthorizationCode,
+    /// RFC 6749 §4.2 implicit: tokens straight from the authorization endpoint.
     Implicit,
+    /// RFC 6749 §4.3 resource owner password credentials.
     Password,
+    /// RFC 6749 §4.4 client credentials: tokens for the application itself.
     ClientCredentials,
+    /// OpenID Connect hybrid flow: a code and tokens from the authorization endpoint.
     OpenIdHybrid,
+    /// RFC 8628 device authorization.
     DeviceCode,
 }
 
 impl GrantType {
+    /// Every grant type.
     pub const ALL: [GrantType; 6] = [
         GrantType::AuthorizationCode,
         GrantType::DeviceCode,
@@ -63,6 +73,7 @@ impl GrantType {
         GrantType::OpenIdHybrid,
     ];
 
+    /// The stored value, as DOT spells it (`authorization-code`, …, the RFC 8628 URN).
     pub fn as_str(self) -> &'static str {
         match self {
             GrantType::AuthorizationCode => "authorization-code",
@@ -108,13 +119,17 @@ impl fmt::Display for GrantType {
 /// ID token signing algorithm of an application (`""` = none chosen).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Algorithm {
+    /// None chosen: ID tokens are signed with the provider's current key, whatever its algorithm.
     #[default]
     None,
+    /// RSA signatures with the provider's current RSA key.
     RS256,
+    /// HMAC signatures with the application's plaintext client secret.
     HS256,
 }
 
 impl Algorithm {
+    /// The stored value (`""`, `RS256` or `HS256`).
     pub fn as_str(self) -> &'static str {
         match self {
             Algorithm::None => "",
@@ -142,7 +157,9 @@ impl FromStr for Algorithm {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct ApplicationError {
+    /// The field the problem is with (`client_id`, `redirect_uris`, …).
     pub field: &'static str,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -156,21 +173,35 @@ fn field_error(field: &'static str, message: impl Into<String>) -> ApplicationEr
 /// A registered OAuth client.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Application {
+    /// The row id.
     pub id: Id,
+    /// The public identifier clients send as `client_id`.
     pub client_id: String,
+    /// The user who owns the application; `None` when it has no owner.
     pub user_id: Option<Id>,
+    /// The registered redirect URIs, space-separated.
     pub redirect_uris: String,
+    /// The registered post-logout redirect URIs (OIDC RP-initiated logout), space-separated.
     pub post_logout_redirect_uris: String,
+    /// Whether the application can keep a secret.
     pub client_type: ClientType,
+    /// The one grant type the application may use.
     pub authorization_grant_type: GrantType,
     /// The stored secret: a hash when `hash_client_secret`, else the plaintext.
     pub client_secret: String,
+    /// Whether `client_secret` holds a hash (`true`) or the plaintext.
     pub hash_client_secret: bool,
+    /// The name shown on the consent page; may be empty.
     pub name: String,
+    /// Whether users are never asked to consent.
     pub skip_authorization: bool,
+    /// How ID tokens for this application are signed.
     pub algorithm: Algorithm,
+    /// The origins allowed to call the token endpoint from a browser (CORS), space-separated.
     pub allowed_origins: String,
+    /// When the row was written.
     pub created: OffsetDateTime,
+    /// When the row was last changed.
     pub updated: OffsetDateTime,
 }
 
@@ -218,17 +249,29 @@ impl std::fmt::Debug for Application {
 /// [`NewApplication::set_secret`] to hash a plaintext one.
 #[derive(Clone)]
 pub struct NewApplication {
+    /// The public identifier clients send as `client_id`.
     pub client_id: String,
+    /// The user who owns the application; `None` for no owner.
     pub user_id: Option<Id>,
+    /// The registered redirect URIs, space-separated.
     pub redirect_uris: String,
+    /// The registered post-logout redirect URIs, space-separated.
     pub post_logout_redirect_uris: String,
+    /// Whether the application can keep a secret.
     pub client_type: ClientType,
+    /// The one grant type the application may use.
     pub authorization_grant_type: GrantType,
+    /// The stored secret: a hash when `hash_client_secret`, else the plaintext.
     pub client_secret: String,
+    /// Whether `client_secret` is stored hashed.
     pub hash_client_secret: bool,
+    /// The name shown on the consent page; may be empty.
     pub name: String,
+    /// Whether users are never asked to consent.
     pub skip_authorization: bool,
+    /// How ID tokens for this application are signed.
     pub algorithm: Algorithm,
+    /// The origins allowed to call the token endpoint from a browser (CORS), space-separated.
     pub allowed_origins: String,
 }
 
@@ -472,6 +515,7 @@ impl Application {
         true
     }
 
+    /// Whether it is a confidential client.
     pub fn is_confidential(&self) -> bool {
         self.client_type == ClientType::Confidential
     }

@@ -8,13 +8,18 @@ use super::Id;
 /// RFC 8628 device authorization state (DOT's `DeviceGrant.status` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceGrantStatus {
+    /// Waiting for the user to enter the code and decide.
     AuthorizationPending,
+    /// The user approved; the next poll gets tokens.
     Authorized,
+    /// The user refused.
     Denied,
+    /// Past its lifetime; marked so by the first poll after `expires`.
     Expired,
 }
 
 impl DeviceGrantStatus {
+    /// The stored value (`authorization-pending`, `authorized`, `denied` or `expired`).
     pub fn as_str(self) -> &'static str {
         match self {
             DeviceGrantStatus::AuthorizationPending => "authorization-pending",
@@ -47,17 +52,27 @@ impl fmt::Display for DeviceGrantStatus {
 /// An RFC 8628 device authorization. The device code is stored as its SHA-256 digest.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DeviceGrant {
+    /// The row id.
     pub id: Id,
+    /// SHA-256 hex digest of the device code (the lookup key; the plaintext is never stored).
     pub device_code_checksum: String,
     /// Unique while stored (DOT's is not, which turns collisions into 500s).
     pub user_code: String,
+    /// The requested scopes, space-separated.
     pub scope: String,
+    /// The minimum time between two polls, in seconds (grows on `slow_down`).
     pub interval: i64,
+    /// When the device code and user code stop being accepted.
     pub expires: OffsetDateTime,
+    /// Where the user's decision stands.
     pub status: DeviceGrantStatus,
+    /// The `client_id` of the application that asked (not its row id).
     pub client_id: String,
+    /// The user who entered the code; `None` until someone has.
     pub user_id: Option<Id>,
+    /// When the device last polled the token endpoint; `None` before its first poll.
     pub last_checked: Option<OffsetDateTime>,
+    /// When the row was written.
     pub created: OffsetDateTime,
 }
 
@@ -93,13 +108,22 @@ impl std::fmt::Debug for DeviceGrant {
     }
 }
 
+/// The fields of a device authorization to write; the store digests the device code and assigns
+/// the id.
 #[derive(Clone)]
 pub struct NewDeviceGrant {
+    /// The plaintext device code handed to the device; only its digest is stored.
     pub device_code: String,
+    /// The code the user enters at the verification page, stored without the dash it is shown
+    /// with.
     pub user_code: String,
+    /// The requested scopes, space-separated.
     pub scope: String,
+    /// The minimum time between two polls, in seconds.
     pub interval: i64,
+    /// When the codes stop being accepted.
     pub expires: OffsetDateTime,
+    /// The `client_id` of the application that asked.
     pub client_id: String,
 }
 

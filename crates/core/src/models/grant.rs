@@ -9,11 +9,14 @@ use super::Id;
 /// RFC 7636 `code_challenge_method`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeChallengeMethod {
+    /// `plain`: the verifier is compared as is.
     Plain,
+    /// `S256`: the challenge is the base64url SHA-256 of the verifier.
     S256,
 }
 
 impl CodeChallengeMethod {
+    /// The parameter value (`plain` or `S256`).
     pub fn as_str(self) -> &'static str {
         match self {
             CodeChallengeMethod::Plain => "plain",
@@ -42,17 +45,26 @@ impl fmt::Display for CodeChallengeMethod {
 /// An authorization code. The code itself is stored only as its SHA-256 digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
+    /// The row id.
     pub id: Id,
+    /// The user who approved the request.
     pub user_id: Id,
+    /// SHA-256 hex digest of the code (the lookup key; the plaintext is never stored).
     pub code_checksum: String,
+    /// The application the code was issued to.
     pub application_id: Id,
+    /// When the code stops being accepted.
     pub expires: OffsetDateTime,
     /// The `redirect_uri` of the authorization request; empty when it had none (the
     /// registered default was used, and the token request may omit it, RFC 6749 §4.1.3).
     pub redirect_uri: String,
+    /// The approved scopes, space-separated.
     pub scope: String,
+    /// The PKCE `code_challenge` of the authorization request; empty when it had none.
     pub code_challenge: String,
+    /// How `code_challenge` was derived; `None` when the request had no challenge.
     pub code_challenge_method: Option<CodeChallengeMethod>,
+    /// The OIDC `nonce` of the authorization request, echoed in the ID token; empty when none.
     pub nonce: String,
     /// JSON of the OIDC `claims` request (`{}` when none).
     pub claims: String,
@@ -64,23 +76,37 @@ pub struct Grant {
     pub auth_time: Option<OffsetDateTime>,
     /// The session id of that session (OIDC `sid`; empty when unknown).
     pub sid: String,
+    /// When the row was written.
     pub created: OffsetDateTime,
+    /// When the row was last changed.
     pub updated: OffsetDateTime,
 }
 
+/// The fields of an authorization code to write; the store digests the code and assigns the id
+/// and timestamps.
 #[derive(Clone)]
 pub struct NewGrant {
+    /// The user who approved the request.
     pub user_id: Id,
     /// The plaintext code handed to the client; only its digest is stored.
     pub code: String,
+    /// The application the code is issued to.
     pub application_id: Id,
+    /// When the code stops being accepted.
     pub expires: OffsetDateTime,
+    /// The `redirect_uri` of the authorization request; empty when it had none.
     pub redirect_uri: String,
+    /// The approved scopes, space-separated.
     pub scope: String,
+    /// The PKCE `code_challenge`; empty when none.
     pub code_challenge: String,
+    /// How `code_challenge` was derived; `None` when there is no challenge.
     pub code_challenge_method: Option<CodeChallengeMethod>,
+    /// The OIDC `nonce` of the request; empty when none.
     pub nonce: String,
+    /// JSON of the OIDC `claims` request (`{}` when none).
     pub claims: String,
+    /// The family the tokens minted from this code will carry.
     pub token_family: Uuid,
     /// When the user really authenticated (OIDC `auth_time`), if known.
     pub auth_time: Option<OffsetDateTime>,

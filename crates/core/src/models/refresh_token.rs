@@ -6,15 +6,25 @@ use super::Id;
 /// A refresh token. Revoking it (store) is atomic and deletes its access token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RefreshToken {
+    /// The row id.
     pub id: Id,
+    /// The user the token was issued to.
     pub user_id: Id,
+    /// The plaintext value, or blank when only digests are stored.
     pub token: String,
+    /// SHA-256 hex digest of the plaintext value (the lookup key).
     pub token_checksum: String,
+    /// The application the token was issued to.
     pub application_id: Id,
+    /// The access token issued with it; `None` once that one is gone.
     pub access_token_id: Option<Id>,
+    /// The family of the consent or refresh chain the token belongs to.
     pub token_family: Option<Uuid>,
+    /// When the token was revoked (or used up by rotation); `None` while it is live.
     pub revoked: Option<OffsetDateTime>,
+    /// When the row was written.
     pub created: OffsetDateTime,
+    /// When the row was last changed.
     pub updated: OffsetDateTime,
 }
 
@@ -48,15 +58,20 @@ impl std::fmt::Debug for RefreshToken {
     }
 }
 
+/// The fields of a refresh token to write; the store assigns the id and timestamps.
 #[derive(Clone)]
 pub struct NewRefreshToken {
+    /// The user the token is for.
     pub user_id: Id,
     /// The stored token column: the plaintext, or blank when only digests are stored.
     pub token: String,
     /// SHA-256 hex of the plaintext (the lookup key).
     pub token_checksum: String,
+    /// The application the token is issued to.
     pub application_id: Id,
+    /// The access token issued with it.
     pub access_token_id: Option<Id>,
+    /// The family of the consent or refresh chain the token belongs to.
     pub token_family: Option<Uuid>,
 }
 
@@ -83,6 +98,7 @@ impl std::fmt::Debug for NewRefreshToken {
 }
 
 impl RefreshToken {
+    /// Whether it was revoked (or used up by rotation).
     pub fn is_revoked(&self) -> bool {
         self.revoked.is_some()
     }

@@ -7,6 +7,7 @@ use super::Id;
 /// algorithm signs; older ones stay published (rotation).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningKey {
+    /// The row id.
     pub id: Id,
     /// RFC 7638 JWK thumbprint of the public key (base64url SHA-256).
     pub kid: String,
@@ -14,6 +15,7 @@ pub struct SigningKey {
     pub algorithm: String,
     /// PKCS#8 PEM.
     pub private_key: String,
+    /// When the key was stored (the newest key of an algorithm signs).
     pub created: OffsetDateTime,
 }
 
@@ -29,10 +31,14 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
+/// The fields of a signing key to write; the store assigns the id and `created`.
 #[derive(Clone)]
 pub struct NewSigningKey {
+    /// RFC 7638 JWK thumbprint of the public key (base64url SHA-256).
     pub kid: String,
+    /// `RS256` or `ES256`.
     pub algorithm: String,
+    /// The private key, PKCS#8 PEM.
     pub private_key: String,
 }
 

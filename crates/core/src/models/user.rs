@@ -5,17 +5,27 @@ use super::Id;
 /// A person who can sign in (the server's own user store; Django's `auth.User` fields).
 #[derive(Clone, PartialEq, Eq)]
 pub struct User {
+    /// The row id (the subject, `sub`, of the provider's own users).
     pub id: Id,
+    /// The sign-in name: unique, 1–150 characters of letters, digits and `@.+-_`.
     pub username: String,
+    /// The email address; empty when unknown.
     pub email: String,
+    /// The given name; empty when unknown.
     pub first_name: String,
+    /// The family name; empty when unknown.
     pub last_name: String,
     /// argon2id PHC string, a Django `pbkdf2_sha256$…` hash, or `!…` (unusable).
     pub password: String,
+    /// Whether the user may sign in and use their tokens.
     pub is_active: bool,
+    /// Django's staff flag, kept for imported users; the provider does not act on it.
     pub is_staff: bool,
+    /// Django's superuser flag, kept for imported users; the provider does not act on it.
     pub is_superuser: bool,
+    /// When the user was created.
     pub date_joined: OffsetDateTime,
+    /// When the user last signed in; `None` if never.
     pub last_login: Option<OffsetDateTime>,
 }
 
@@ -51,15 +61,25 @@ impl std::fmt::Debug for User {
     }
 }
 
+/// The fields of a user to write; the store assigns the id and `date_joined`.
 #[derive(Clone)]
 pub struct NewUser {
+    /// The sign-in name: unique, 1–150 characters of letters, digits and `@.+-_`.
     pub username: String,
+    /// The email address; empty when unknown.
     pub email: String,
+    /// The given name; empty when unknown.
     pub first_name: String,
+    /// The family name; empty when unknown.
     pub last_name: String,
+    /// The password hash (argon2id PHC string or Django `pbkdf2_sha256$…`), never the
+    /// plaintext; `!…` for an unusable one.
     pub password: String,
+    /// Whether the user may sign in and use their tokens.
     pub is_active: bool,
+    /// Django's staff flag; the provider does not act on it.
     pub is_staff: bool,
+    /// Django's superuser flag; the provider does not act on it.
     pub is_superuser: bool,
 }
 
@@ -90,6 +110,7 @@ impl std::fmt::Debug for NewUser {
 }
 
 impl NewUser {
+    /// An active user with this username and password hash, and no other details.
     pub fn new(username: impl Into<String>, password_hash: impl Into<String>) -> Self {
         Self {
             username: username.into(),

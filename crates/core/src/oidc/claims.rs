@@ -50,11 +50,14 @@ pub const CLAIMS_SUPPORTED: [&str; 13] = [
 /// authorization endpoint).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimsRequest {
+    /// The members asked for in the ID token, as sent (OIDC Core §5.5).
     pub id_token: Map<String, Value>,
+    /// The members asked for at userinfo, as sent.
     pub userinfo: Map<String, Value>,
 }
 
 impl ClaimsRequest {
+    /// Parse the stored `claims` JSON (`None` or unparseable: an empty request).
     pub fn parse(json: Option<&str>) -> ClaimsRequest {
         let Some(Value::Object(mut o)) = json.and_then(|j| serde_json::from_str(j).ok()) else {
             return ClaimsRequest::default();

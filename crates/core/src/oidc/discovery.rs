@@ -10,9 +10,13 @@ use super::keys::KeySet;
 use crate::metadata::{authorization_server_metadata, endpoint_url};
 use crate::settings::Settings;
 
+/// Where the userinfo endpoint lives under the issuer.
 pub const USERINFO_PATH: &str = "/userinfo/";
+/// Where the JWKS (the public signing keys) lives under the issuer.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// Where the OpenID Connect discovery document lives under the issuer.
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+/// Where the RP-initiated logout endpoint lives under the issuer.
 pub const LOGOUT_PATH: &str = "/logout/";
 
 /// Is `response_type` (a space-separated set) an implicit one (no `code`)?

@@ -41,11 +41,16 @@ pub fn half_hash(value: &str) -> String {
 /// What an ID token says, besides the user's claims.
 #[derive(Clone, Default)]
 pub struct IdTokenSpec<'a> {
+    /// The provider's user row of the user the token is about (its subject is resolved from
+    /// it).
     pub user_id: Id,
+    /// The granted scopes, space-separated (they decide which claims are released).
     pub scope: &'a str,
+    /// The `nonce` of the authentication request, echoed as the `nonce` claim.
     pub nonce: Option<&'a str>,
     /// When the user really authenticated.
     pub auth_time: Option<OffsetDateTime>,
+    /// The session id (`sid` claim), when known.
     pub sid: Option<&'a str>,
     /// The access token issued in the same response (`at_hash`).
     pub access_token: Option<&'a str>,
@@ -85,7 +90,9 @@ impl std::fmt::Debug for IdTokenSpec<'_> {
 /// A signed ID token and its record.
 #[derive(Clone)]
 pub struct SignedIdToken {
+    /// The signed token, as sent to the client.
     pub jwt: String,
+    /// The record written for it.
     pub row: IdToken,
 }
 
@@ -121,7 +128,9 @@ pub async fn create_id_token(
 /// the tokens issued beside it).
 #[derive(Debug, Clone)]
 pub struct PreparedIdToken {
+    /// The signed token, as it will be sent.
     pub jwt: String,
+    /// The record to write for it.
     pub record: NewIdToken,
 }
 
@@ -246,6 +255,7 @@ pub async fn attach_id_token(
 /// An ID token of this provider that passed verification.
 #[derive(Debug, Clone)]
 pub struct VerifiedIdToken {
+    /// Every claim of the token.
     pub claims: Map<String, Value>,
     /// The audience application.
     pub application: Application,

@@ -37,11 +37,14 @@ use crate::models::NewSigningKey;
 /// The asymmetric algorithms a provider key can sign with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RSA keys).
     RS256,
+    /// ECDSA on P-256 with SHA-256.
     ES256,
 }
 
 impl KeyAlgorithm {
+    /// The JOSE `alg` name.
     pub fn as_str(self) -> &'static str {
         match self {
             KeyAlgorithm::RS256 => "RS256",
@@ -49,6 +52,7 @@ impl KeyAlgorithm {
         }
     }
 
+    /// The algorithm with this JOSE `alg` name, if it is one of these.
     pub fn parse(s: &str) -> Option<KeyAlgorithm> {
         match s {
             "RS256" => Some(KeyAlgorithm::RS256),
@@ -57,6 +61,7 @@ impl KeyAlgorithm {
         }
     }
 
+    /// The `jsonwebtoken` algorithm that signs and verifies with it.
     pub fn jose(self) -> jsonwebtoken::Algorithm {
         match self {
             KeyAlgorithm::RS256 => jsonwebtoken::Algorithm::RS256,
@@ -67,7 +72,9 @@ impl KeyAlgorithm {
 
 /// A parsed private key, ready to sign and to verify.
 pub struct Key {
+    /// RFC 7638 JWK thumbprint of the public key (base64url SHA-256), the JOSE `kid`.
     pub kid: String,
+    /// What the key signs with.
     pub algorithm: KeyAlgorithm,
     /// The public JWK (with `kid`, `alg`, `use`).
     pub jwk: serde_json::Value,
@@ -87,14 +94,19 @@ impl std::fmt::Debug for Key {
 /// Why a key could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// The text is not an RSA private key in PEM.
     #[error("not a PEM RSA private key (PKCS#1 or PKCS#8)")]
     BadRsaPem,
+    /// The text is not a P-256 private key in PEM.
     #[error("not a PEM P-256 private key (PKCS#8)")]
     BadEcPem,
+    /// Generating a new key failed.
     #[error("RSA key generation failed")]
     Generation,
+    /// A stored key names an algorithm other than `RS256` or `ES256`.
     #[error("unknown key algorithm `{0}`")]
     UnknownAlgorithm(String),
+    /// The JWK is not a public RSA or EC key, so it has no thumbprint.
     #[error("not a public RSA or EC JWK: no RFC 7638 thumbprint")]
     NoThumbprint,
 }
@@ -239,6 +251,7 @@ pub fn activation_delay(settings: &crate::settings::Settings) -> Duration {
 /// The keys of a deployment: every published key, newest first.
 #[derive(Debug, Clone)]
 pub struct KeySet {
+    /// Every published key, newest first.
     pub keys: Vec<Arc<Key>>,
     /// Per key, in the same order: published long enough to sign (missing: ready).
     ready: Vec<bool>,
@@ -288,6 +301,7 @@ impl KeySet {
         oldest
     }
 
+    /// The published key with this `kid`, if any.
     pub fn by_kid(&self, kid: &str) -> Option<&Arc<Key>> {
         self.keys.iter().find(|k| k.kid == kid)
     }
@@ -368,22 +382,27 @@ pub async fn ensure_stored_key(
 /// Why a key cannot be added or retired.
 #[derive(Debug, thiserror::Error)]
 pub enum RotationError {
+    /// `oidc_rsa_private_key` is set, so stored keys are not used.
     #[error(
         "oidc_rsa_private_key is set: the provider signs with that key and ignores the database \
          keys; rotate by changing the setting (and listing the old key in \
          oidc_rsa_private_keys_inactive)"
     )]
     ConfiguredKey,
+    /// No stored key has this `kid`.
     #[error("no signing key with kid `{0}`")]
     UnknownKid(String),
+    /// The key still signs, so it cannot be retired yet.
     #[error(
         "key `{0}` is a current signing key (the newest key, the newest RS256 key, or one that \
          signs until a newer key has been published for long enough); add a newer one with \
          createsigningkey first"
     )]
     InUse(String),
+    /// A key could not be generated or parsed.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }

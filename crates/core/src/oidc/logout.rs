@@ -49,6 +49,7 @@ pub struct LogoutRequest {
     pub application: Option<Application>,
     /// The validated post-logout redirect URI.
     pub post_logout_redirect_uri: Option<String>,
+    /// The request's `state`, added to the post-logout redirect.
     pub state: Option<String>,
     /// The user the hint names, when its ID token record still exists (DOT: an "orphaned"
     /// hint, whose record was deleted by a logout or revocation, names nobody).

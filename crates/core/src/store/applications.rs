@@ -6,18 +6,23 @@ use time::OffsetDateTime;
 use super::*;
 use crate::models::*;
 
+/// The registered applications (clients).
 #[async_trait]
 pub trait ApplicationStore: Send + Sync {
+    /// Register an application; [`StoreError::Conflict`] when the client id is taken.
     async fn create_application(
         &self,
         app: NewApplication,
         now: OffsetDateTime,
     ) -> Result<Application, StoreError>;
+    /// The application with this row id.
     async fn get_application(&self, id: Id) -> Result<Option<Application>, StoreError>;
+    /// The application with this client id.
     async fn find_application_by_client_id(
         &self,
         client_id: &str,
     ) -> Result<Option<Application>, StoreError>;
+    /// The applications owned by this user.
     async fn list_applications_for_user(&self, user_id: Id)
         -> Result<Vec<Application>, StoreError>;
     /// Save every editable field of `app` (matched by id); returns the stored row.

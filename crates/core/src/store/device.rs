@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use super::*;
 use crate::models::*;
 
+/// Device authorizations (RFC 8628).
 #[async_trait]
 pub trait DeviceGrantStore: Send + Sync {
     /// Fails with [`StoreError::Conflict`] if the user code is taken (callers retry with a new one).
@@ -14,10 +15,12 @@ pub trait DeviceGrantStore: Send + Sync {
         grant: NewDeviceGrant,
         now: OffsetDateTime,
     ) -> Result<DeviceGrant, StoreError>;
+    /// The device authorization with this SHA-256 hex digest of its device code.
     async fn find_device_grant(
         &self,
         device_code_checksum: &str,
     ) -> Result<Option<DeviceGrant>, StoreError>;
+    /// The device authorization with this user code (stored form, without the dash).
     async fn find_device_grant_by_user_code(
         &self,
         user_code: &str,
@@ -57,7 +60,10 @@ pub enum DevicePoll {
     /// Polled no faster than the interval; recorded.
     Accepted,
     /// Too fast: the grant's interval (seconds) from now on.
-    SlowDown { interval: i64 },
+    SlowDown {
+        /// The grant's polling interval from now on, in seconds.
+        interval: i64,
+    },
     /// No such grant (any more).
     Missing,
 }

@@ -6,10 +6,13 @@ use time::OffsetDateTime;
 use super::*;
 use crate::models::*;
 
+/// Authorization codes.
 #[async_trait]
 pub trait GrantStore: Send + Sync {
+    /// Write an authorization code (its digest, never the plaintext).
     async fn create_grant(&self, grant: NewGrant, now: OffsetDateTime)
         -> Result<Grant, StoreError>;
+    /// The code with this SHA-256 hex digest, used or not.
     async fn find_grant(&self, code_checksum: &str) -> Result<Option<Grant>, StoreError>;
     /// Mark the code used, atomically: of any number of concurrent callers exactly one
     /// gets [`Consumed::Now`].
@@ -18,6 +21,7 @@ pub trait GrantStore: Send + Sync {
         code_checksum: &str,
         now: OffsetDateTime,
     ) -> Result<Consumed<Grant>, StoreError>;
+    /// Delete the code; `false` when there was none.
     async fn delete_grant(&self, id: Id) -> Result<bool, StoreError>;
     /// Exchange a code, in one transaction: consume it only if it is unconsumed and was
     /// issued to `application_id`, then write the ID token record (if any), the access token

@@ -7,13 +7,16 @@ use uuid::Uuid;
 use super::*;
 use crate::models::*;
 
+/// The records of issued ID tokens.
 #[async_trait]
 pub trait IdTokenStore: Send + Sync {
+    /// Write the record of an ID token.
     async fn create_id_token(
         &self,
         token: NewIdToken,
         now: OffsetDateTime,
     ) -> Result<IdToken, StoreError>;
+    /// The record with this `jti`.
     async fn find_id_token_by_jti(&self, jti: Uuid) -> Result<Option<IdToken>, StoreError>;
     /// Unexpired ID tokens of a user for an application: the consent record of
     /// `response_type=id_token`, which issues no access token.
@@ -23,6 +26,7 @@ pub trait IdTokenStore: Send + Sync {
         application_id: Id,
         now: OffsetDateTime,
     ) -> Result<Vec<IdToken>, StoreError>;
+    /// The record with this row id.
     async fn get_id_token(&self, id: Id) -> Result<Option<IdToken>, StoreError>;
     /// RP-initiated logout: delete the user's ID tokens and access tokens of one application
     /// and revoke the refresh tokens bound to them, in one transaction. Returns how many

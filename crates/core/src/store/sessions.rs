@@ -35,6 +35,7 @@ pub trait SessionStore: Send + Sync {
 /// The attempts counted under one throttle key in its current window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleWindow {
+    /// How many attempts were counted in the window.
     pub attempts: i64,
     /// When the window closes (attempts are forgotten then).
     pub window_end: OffsetDateTime,

@@ -25,10 +25,13 @@ pub type IssuedTokens = (AccessToken, Option<RefreshToken>);
 /// ignored: it is bound to the access token created with it.
 #[derive(Debug, Clone)]
 pub struct NewTokenPair {
+    /// The access token to write.
     pub access: NewAccessToken,
+    /// The refresh token to write with it, if any.
     pub refresh: Option<NewRefreshToken>,
 }
 
+/// Access and refresh tokens.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Write an access token and (optionally) its refresh token in one transaction.
@@ -77,12 +80,15 @@ pub trait TokenStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Vec<AccessToken>, StoreError>;
 
+    /// Write an access token on its own.
     async fn create_access_token(
         &self,
         token: NewAccessToken,
         now: OffsetDateTime,
     ) -> Result<AccessToken, StoreError>;
+    /// The access token with this row id.
     async fn get_access_token(&self, id: Id) -> Result<Option<AccessToken>, StoreError>;
+    /// The access token with this SHA-256 hex digest.
     async fn find_access_token(&self, checksum: &str) -> Result<Option<AccessToken>, StoreError>;
     /// The user's access tokens (any expiry), newest first.
     async fn list_access_tokens_for_user(
@@ -95,12 +101,15 @@ pub trait TokenStore: Send + Sync {
     /// deletes the access token), else delete the access token. One transaction.
     async fn revoke_access_token(&self, id: Id, now: OffsetDateTime) -> Result<bool, StoreError>;
 
+    /// Write a refresh token on its own.
     async fn create_refresh_token(
         &self,
         token: NewRefreshToken,
         now: OffsetDateTime,
     ) -> Result<RefreshToken, StoreError>;
+    /// The refresh token with this row id.
     async fn get_refresh_token(&self, id: Id) -> Result<Option<RefreshToken>, StoreError>;
+    /// The refresh token with this SHA-256 hex digest, revoked or not.
     async fn find_refresh_token(&self, checksum: &str) -> Result<Option<RefreshToken>, StoreError>;
     /// Bind a refresh token to (another) access token.
     async fn set_refresh_token_access_token(

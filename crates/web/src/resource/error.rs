@@ -23,7 +23,9 @@ use super::ResourceConfig;
 
 /// DOT's descriptions.
 pub const INVALID_TOKEN: &str = "The access token is invalid.";
+/// DOT's description for an expired token.
 pub const EXPIRED_TOKEN: &str = "The access token has expired.";
+/// DOT's description for a token that lacks a needed scope.
 pub const INSUFFICIENT_SCOPE: &str = "The access token is valid but does not have enough scope.";
 
 /// Why a request was refused.
@@ -37,7 +39,10 @@ pub enum ResourceError {
     InvalidToken(&'static str),
     /// 403 `insufficient_scope`: the scopes that would have sufficed (for per-method
     /// alternatives: each acceptable set; empty when no scope allows the method).
-    InsufficientScope { alternatives: Vec<Vec<String>> },
+    InsufficientScope {
+        /// Each scope set that would have sufficed; empty when no scope allows the method.
+        alternatives: Vec<Vec<String>>,
+    },
     /// Cannot check now.
     Unavailable,
     /// 500.
@@ -45,12 +50,14 @@ pub enum ResourceError {
 }
 
 impl ResourceError {
+    /// A 403 `insufficient_scope` for a token lacking some of `required`.
     pub fn insufficient(required: Vec<String>) -> Self {
         ResourceError::InsufficientScope {
             alternatives: vec![required],
         }
     }
 
+    /// The HTTP status of the refusal.
     pub fn status(&self) -> StatusCode {
         match self {
             ResourceError::Missing | ResourceError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
@@ -66,11 +73,13 @@ impl ResourceError {
 /// rejection of every extractor and the answer of every layer.
 #[derive(Debug, Clone)]
 pub struct ResourceRejection {
+    /// Why the request was refused.
     pub error: ResourceError,
     config: Arc<ResourceConfig>,
 }
 
 impl ResourceRejection {
+    /// A refusal of `error`, answered as `config` says.
     pub fn new(error: ResourceError, config: Arc<ResourceConfig>) -> Self {
         Self { error, config }
     }

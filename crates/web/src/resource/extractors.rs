@@ -33,6 +33,7 @@ use crate::session::SessionUser;
 
 /// A fixed list of scopes, as a type: `scopes!(pub Read = ["read"]);`.
 pub trait ScopeSet: Send + Sync + 'static {
+    /// The scopes, all required.
     const SCOPES: &'static [&'static str];
 }
 
@@ -271,6 +272,7 @@ pub enum Caller {
 /// that presents none needs a session (the [`SessionAuth`](super::SessionAuth) of the
 /// [`ResourceServer`]; the provider's own asks for `X-CSRFToken` on unsafe methods).
 pub struct SessionOrToken<S> {
+    /// Who the request comes from.
     pub caller: Caller,
     _scopes: PhantomData<fn() -> S>,
 }

@@ -45,6 +45,7 @@ pub struct MethodAlternatives {
 }
 
 impl MethodAlternatives {
+    /// No method accepted yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -215,6 +216,7 @@ impl<S> Layer<S> for ProtectLayer {
     }
 }
 
+/// The service a [`ProtectLayer`] puts around the routes it wraps.
 #[derive(Debug, Clone)]
 pub struct Protect<S> {
     inner: S,
@@ -284,6 +286,7 @@ impl<S> Layer<S> for IdentifyLayer {
     }
 }
 
+/// The service an [`IdentifyLayer`] puts around the routes it wraps.
 #[derive(Debug, Clone)]
 pub struct Identify<S> {
     inner: S,

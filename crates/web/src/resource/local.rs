@@ -21,6 +21,7 @@ use oauth_toolkit_core::Clock;
 use super::cache::{TtlCache, DEFAULT_MAX_ENTRIES};
 use super::{TokenOrigin, TokenValidator, ValidToken, ValidationError};
 
+/// Checks tokens against the provider's store (this process shares its database).
 pub struct LocalValidator {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,

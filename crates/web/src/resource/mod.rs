@@ -76,6 +76,7 @@ pub struct ResourceConfig {
     pub realm: String,
     /// DOT's `READ_SCOPE` / `WRITE_SCOPE`.
     pub read_scope: String,
+    /// The scope unsafe methods need (DOT's `WRITE_SCOPE`).
     pub write_scope: String,
     /// List the required scopes in 403 bodies (`error_response_with_scopes`).
     pub error_response_with_scopes: bool,
@@ -94,6 +95,7 @@ impl Default for ResourceConfig {
 }
 
 impl ResourceConfig {
+    /// What the settings say (`www_authenticate_realm`, `read_scope`, `write_scope`, …).
     pub fn from_settings(settings: &Settings) -> Self {
         let methods = &settings
             .resource_server
@@ -133,6 +135,7 @@ impl ResourceConfig {
 /// unsafe methods (POST, PUT, …): that is cross-site request forgery.
 #[async_trait]
 pub trait SessionAuth: Send + Sync {
+    /// The logged-in user of this request, if any.
     async fn session_user(&self, parts: &Parts) -> Option<SessionUser>;
 }
 
@@ -262,11 +265,13 @@ impl ResourceServer {
         }
     }
 
+    /// Shape answers by `config` instead of the settings.
     pub fn with_config(mut self, config: ResourceConfig) -> Self {
         self.config = Arc::new(config);
         self
     }
 
+    /// Judge token expiry by `clock`.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -278,10 +283,12 @@ impl ResourceServer {
         self
     }
 
+    /// What shapes its answers.
     pub fn config(&self) -> &ResourceConfig {
         &self.config
     }
 
+    /// What checks its tokens.
     pub fn validator(&self) -> &Arc<dyn TokenValidator> {
         &self.validator
     }

@@ -49,7 +49,9 @@ pub enum IntrospectionAuth {
     Bearer(String),
     /// HTTP Basic with a client's id and secret.
     Basic {
+        /// The client's id.
         client_id: String,
+        /// The client's secret, in plaintext.
         client_secret: String,
     },
     /// No authentication (an endpoint open to the resource server's network).
@@ -95,7 +97,9 @@ impl IntrospectionAuth {
 /// Where and how to introspect, and how long to remember answers.
 #[derive(Debug, Clone)]
 pub struct RemoteConfig {
+    /// The URL of the introspection endpoint.
     pub url: String,
+    /// How to authenticate to it.
     pub auth: IntrospectionAuth,
     /// Bound on the whole exchange.
     pub timeout: Duration,
@@ -103,10 +107,13 @@ pub struct RemoteConfig {
     pub positive_ttl: Duration,
     /// How long an inactive answer is remembered.
     pub negative_ttl: Duration,
+    /// Most answers remembered at once.
     pub max_entries: usize,
 }
 
 impl RemoteConfig {
+    /// Introspect at `url` with `auth`: a 5 s timeout, active answers kept up to 10 hours,
+    /// inactive ones 5 s.
     pub fn new(url: impl Into<String>, auth: IntrospectionAuth) -> Self {
         Self {
             url: url.into(),
@@ -159,6 +166,7 @@ impl RemoteConfig {
     }
 }
 
+/// Checks tokens by RFC 7662 introspection at a provider's endpoint, remembering the answers.
 pub struct RemoteValidator {
     client: reqwest::Client,
     config: RemoteConfig,
@@ -179,6 +187,7 @@ enum RemoteFailure {
 }
 
 impl RemoteValidator {
+    /// A validator for `config`; fails only when the HTTP client cannot be built.
     pub fn new(config: RemoteConfig, clock: Arc<dyn Clock>) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(config.timeout)

@@ -36,7 +36,9 @@ pub struct ValidToken {
     pub scope: String,
     /// When the token stops being valid (`None`: the introspection answer had no `exp`).
     pub expires: Option<OffsetDateTime>,
+    /// The `client_id` of the application the token was issued to.
     pub client_id: Option<String>,
+    /// The username of the token's user.
     pub username: Option<String>,
     /// The user's id as a string (local: the user row's id; remote: `sub`).
     pub subject: Option<String>,
@@ -46,6 +48,7 @@ pub struct ValidToken {
     pub application: Option<Application>,
     /// The access token row's id (local mode).
     pub token_id: Option<Id>,
+    /// Where the answer came from.
     pub origin: TokenOrigin,
 }
 
@@ -99,6 +102,7 @@ pub enum ValidationError {
 }
 
 impl ValidationError {
+    /// A [`ValidationError::Unavailable`] with this cause.
     pub fn unavailable(cause: impl Into<Cause>) -> Self {
         ValidationError::Unavailable(cause.into())
     }
@@ -123,7 +127,9 @@ impl<T: TokenValidator + ?Sized> TokenValidator for Arc<T> {
 /// Ask `first`; when it does not know the token, ask `then` (DOT: the local store, then
 /// remote introspection).
 pub struct Fallback<A, B> {
+    /// Asked first.
     pub first: A,
+    /// Asked when `first` does not know the token.
     pub then: B,
 }
 
