@@ -47,7 +47,7 @@ pub struct IntrospectionRequest<'a> {
 
 /// Who is asking.
 #[derive(Debug, Clone)]
-pub enum Caller {
+pub enum Introspector {
     /// A client that authenticated with its secret.
     Client(Application),
     /// A resource server holding a token with the `introspection` scope.
@@ -133,10 +133,10 @@ pub async fn introspect(
     let hint = TokenTypeHint::parse(request.params.single("token_type_hint")?);
     let response = describe_token(ctx, &caller, token, hint).await?;
     match &caller {
-        Caller::Client(app) => {
+        Introspector::Client(app) => {
             tracing::debug!(client_id = %app.client_id, active = response.active, "token introspection");
         }
-        Caller::Bearer(at) => {
+        Introspector::Bearer(at) => {
             tracing::debug!(
                 bearer_token_id = at.id,
                 active = response.active,
@@ -151,7 +151,7 @@ pub async fn introspect(
 pub async fn authenticate_caller(
     ctx: &Ctx<'_>,
     request: IntrospectionRequest<'_>,
-) -> Result<Result<Caller, Refusal>, OAuthError> {
+) -> Result<Result<Introspector, Refusal>, OAuthError> {
     let empty = Params::default();
     let credential_params = if request.credentials_in_params {
         request.params
@@ -166,7 +166,7 @@ pub async fn authenticate_caller(
         };
     if let Some(creds) = &credentials {
         match authenticate_client(ctx, Some(creds), Requirement::Secret).await {
-            Ok(app) => return Ok(Ok(Caller::Client(app))),
+            Ok(app) => return Ok(Ok(Introspector::Client(app))),
             // A throttled caller (429, `Retry-After`) is told so, not just "unauthorized".
             Err(e) if e.status == 429 => return Err(e),
             Err(e) if e.code == ErrorCode::InvalidClient || e.code == ErrorCode::InvalidRequest => {
@@ -211,13 +211,13 @@ pub async fn authenticate_caller(
         );
         return Ok(Err(Refusal::InsufficientScope));
     }
-    Ok(Ok(Caller::Bearer(at)))
+    Ok(Ok(Introspector::Bearer(at)))
 }
 
 /// Steps 3 and 4.
 pub async fn describe_token(
     ctx: &Ctx<'_>,
-    caller: &Caller,
+    caller: &Introspector,
     token: &str,
     hint: Option<TokenTypeHint>,
 ) -> Result<IntrospectionResponse, OAuthError> {
@@ -269,10 +269,10 @@ async fn describe_access_token(
 /// token's expiry (the rule of `grants::refresh_token`).
 async fn describe_refresh_token(
     ctx: &Ctx<'_>,
-    caller: &Caller,
+    caller: &Introspector,
     rt: &RefreshToken,
 ) -> Result<IntrospectionResponse, OAuthError> {
-    let is_owner = matches!(caller, Caller::Client(app) if app.id == rt.application_id);
+    let is_owner = matches!(caller, Introspector::Client(app) if app.id == rt.application_id);
     if !is_owner || rt.is_revoked() {
         return Ok(IntrospectionResponse::inactive());
     }

@@ -17,7 +17,7 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Where the OpenID Connect discovery document lives under the issuer.
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 /// Where the RP-initiated logout endpoint lives under the issuer.
-pub const LOGOUT_PATH: &str = "/logout/";
+pub const END_SESSION_PATH: &str = "/logout/";
 
 /// Is `response_type` (a space-separated set) an implicit one (no `code`)?
 fn is_implicit(response_type: &str) -> bool {
@@ -101,7 +101,7 @@ pub fn openid_configuration(settings: &Settings, keys: &KeySet) -> Value {
     }
     if settings.oidc.oidc_rp_initiated_logout_enabled {
         // RP-Initiated Logout §2.1: only while `logout/` is routed.
-        doc.insert("end_session_endpoint".into(), url(LOGOUT_PATH).into());
+        doc.insert("end_session_endpoint".into(), url(END_SESSION_PATH).into());
     }
     Value::Object(doc)
 }

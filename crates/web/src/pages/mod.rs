@@ -14,13 +14,13 @@ use oauth_toolkit_core::Settings;
 use crate::Provider;
 
 /// Where the logout page is mounted (Django's default).
-pub const LOGOUT_PATH: &str = "/accounts/logout/";
+pub const LOGOUT_PAGE_PATH: &str = "/accounts/logout/";
 
 /// The login and logout pages. The login page is mounted at `login_url` when that is a
 /// local path; an absolute `login_url` belongs to another site, which only gets redirects.
 pub(crate) fn routes(settings: &Settings) -> Router<Provider> {
     let mut r = Router::new().route(
-        LOGOUT_PATH,
+        LOGOUT_PAGE_PATH,
         get(login::logout_page).post(login::logout_submit),
     );
     if let Some(path) = local_login_path(settings) {
@@ -66,7 +66,7 @@ fn mountable(path: &str, settings: &Settings) -> bool {
         "/device-confirm/",
         "/device-grant-status/",
     ];
-    let taken = matches!(path, "/" | "/health" | LOGOUT_PATH)
+    let taken = matches!(path, "/" | "/health" | LOGOUT_PAGE_PATH)
         || path.starts_with("/.well-known/")
         || (prefix.is_empty() && device_pages.iter().any(|p| path.starts_with(p)))
         || (prefix.is_empty() && endpoint_names.contains(&path))
