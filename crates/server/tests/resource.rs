@@ -16,7 +16,7 @@ use common::*;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
@@ -1116,7 +1116,10 @@ fn fake_client() -> App {
 /// token's `exp`; negative answers for `resource_server_negative_caching_seconds` only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_any_rfc7662_server_and_cache_rules() {
-    let short_exp = now_secs() + 2;
+    // Set just before the short-lived token is first used, so a slow start of the example
+    // cannot eat its lifetime.
+    let short_exp = Arc::new(AtomicI64::new(0));
+    let exp_of_short = short_exp.clone();
     let answer: Answer = Arc::new(move |token: &str| match token {
         "goodToken" => (
             200,
@@ -1126,7 +1129,8 @@ async fn remote_any_rfc7662_server_and_cache_rules() {
         ),
         "shortToken" => (
             200,
-            json!({"active": true, "scope": "read", "exp": short_exp}).to_string(),
+            json!({"active": true, "scope": "read", "exp": exp_of_short.load(Ordering::SeqCst)})
+                .to_string(),
         ),
         _ => (200, json!({"active": false}).to_string()),
     });
@@ -1185,6 +1189,7 @@ async fn remote_any_rfc7662_server_and_cache_rules() {
     assert_eq!(fake.calls(), 2);
 
     // Short-lived: cached no longer than its exp.
+    short_exp.store(now_secs() + 2, Ordering::SeqCst);
     assert_eq!(
         api.call("GET", "/api/hello", Some("shortToken"))
             .await
@@ -1199,7 +1204,7 @@ async fn remote_any_rfc7662_server_and_cache_rules() {
     );
     assert_eq!(fake.calls(), 3);
 
-    let wait = (short_exp - now_secs()).max(0) as u64 * 1000 + 300;
+    let wait = (short_exp.load(Ordering::SeqCst) - now_secs()).max(0) as u64 * 1000 + 300;
     tokio::time::sleep(StdDuration::from_millis(wait.max(1200))).await;
     assert_challenge(
         &api.call("GET", "/api/hello", Some("badToken")).await,
