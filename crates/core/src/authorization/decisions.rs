@@ -25,7 +25,9 @@ pub enum Next {
     /// `prompt` from `next` (so that the login is not asked for again). `reauthenticate`: the
     /// current login must not count (`prompt=login`).
     Login {
+        /// Remove `prompt` from `next`.
         strip_prompt: bool,
+        /// The current login must not count.
         reauthenticate: bool,
     },
     /// Ask the user (render the consent page).

@@ -18,9 +18,13 @@ pub enum AuthorizationError {
     /// Send the error to the client's (validated) redirect URI.
     #[error("authorization error for the client: {error}")]
     Redirect {
+        /// The client's validated redirect URI.
         redirect_uri: String,
+        /// The error to send.
         error: OAuthError,
+        /// The request's `state`, echoed back.
         state: Option<String>,
+        /// How the error travels to the client.
         mode: ResponseMode,
         /// RFC 9207 `iss`, when `compliant_bcp_rfc9700_authz_response_iss` is on.
         iss: Option<String>,

@@ -15,14 +15,20 @@ use crate::settings::{ApprovalPrompt, Settings};
 /// The OIDC `prompt` parameter as a set (unknown values are ignored).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Prompt {
+    /// `none`: no login or consent page may be shown.
     pub none: bool,
+    /// `login`: the user must authenticate again.
     pub login: bool,
+    /// `consent`: the user must be asked even when consent was given before.
     pub consent: bool,
+    /// `select_account`: the user should be able to choose an account.
     pub select_account: bool,
+    /// `create`: the user should be offered to create an account.
     pub create: bool,
 }
 
 impl Prompt {
+    /// Parse a space-separated `prompt` value.
     pub fn parse(value: &str) -> Prompt {
         let mut p = Prompt::default();
         for word in value.split(' ') {
@@ -51,8 +57,11 @@ impl Prompt {
 /// needs.
 #[derive(Debug, Clone)]
 pub struct AuthorizationRequest {
+    /// The client, found by `client_id`.
     pub application: Application,
+    /// What the client asked to receive.
     pub response_type: ResponseType,
+    /// How the answer travels back, resolved from `response_mode` and the response type.
     pub response_mode: ResponseMode,
     /// The URI the response goes to: the requested one, or the single registered one.
     pub redirect_uri: String,
@@ -61,13 +70,19 @@ pub struct AuthorizationRequest {
     pub redirect_uri_requested: bool,
     /// The resolved scopes (the defaults when none were requested).
     pub scopes: Vec<String>,
+    /// The client's `state`, echoed back in the response.
     pub state: Option<String>,
+    /// PKCE `code_challenge` (RFC 7636).
     pub code_challenge: Option<String>,
+    /// PKCE `code_challenge_method`, when a challenge was sent.
     pub code_challenge_method: Option<CodeChallengeMethod>,
+    /// OIDC `nonce`, copied into the ID token.
     pub nonce: Option<String>,
     /// The OIDC `claims` request as sent (a JSON object).
     pub claims: Option<String>,
+    /// OIDC `prompt`.
     pub prompt: Prompt,
+    /// DOT's `approval_prompt`, or `request_approval_prompt` when the request sent none.
     pub approval_prompt: ApprovalPrompt,
     /// RFC 9207 issuer to add to responses, when configured.
     pub iss: Option<String>,
@@ -80,6 +95,7 @@ pub struct AuthorizationRequest {
 /// The logged-in user as the authorization endpoint needs to know them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndUser {
+    /// The user's row in the provider's user table.
     pub id: Id,
     /// When the user really authenticated in this session (OIDC `auth_time`).
     pub auth_time: Option<OffsetDateTime>,

@@ -69,6 +69,7 @@ impl ResponseType {
         }
     }
 
+    /// Whether this type issues an authorization code.
     pub fn issues_code(self) -> bool {
         matches!(
             self,
@@ -79,6 +80,7 @@ impl ResponseType {
         )
     }
 
+    /// Whether this type issues an access token from the authorization endpoint.
     pub fn issues_access_token(self) -> bool {
         matches!(
             self,
@@ -89,6 +91,7 @@ impl ResponseType {
         )
     }
 
+    /// Whether this type issues an ID token from the authorization endpoint.
     pub fn issues_id_token(self) -> bool {
         matches!(
             self,
@@ -123,7 +126,7 @@ impl ResponseType {
     }
 
     /// Implemented: every type (the OpenID Connect ones need `oidc_enabled`, checked in
-    /// [`validate`]).
+    /// [`validate`](super::validate)).
     pub fn is_implemented(self) -> bool {
         true
     }
@@ -138,7 +141,9 @@ impl std::fmt::Display for ResponseType {
 /// How response parameters travel back to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseMode {
+    /// In the query of the redirect URI.
     Query,
+    /// In the fragment of the redirect URI, never sent to the client's server by the browser.
     Fragment,
     /// OAuth 2.0 Form Post Response Mode: an HTML form, POSTed to the redirect URI by the
     /// user agent, carries the parameters (never the URL).
@@ -160,6 +165,7 @@ impl ResponseMode {
         }
     }
 
+    /// The `response_mode` spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             ResponseMode::Query => "query",
@@ -172,8 +178,11 @@ impl ResponseMode {
 /// A response for the client (success or error): where it goes, how, and its parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientResponse {
+    /// The client's validated redirect URI.
     pub redirect_uri: String,
+    /// How the parameters travel.
     pub mode: ResponseMode,
+    /// The response parameters, in order.
     pub params: Vec<(String, String)>,
 }
 

@@ -41,98 +41,181 @@ impl fmt::Display for UriKind {
 pub enum UriError {
     /// The value is empty or only whitespace.
     #[error("{kind} is empty")]
-    Empty { kind: UriKind, uri: String },
+    Empty {
+        /// Whether the entry is a redirect URI or an origin.
+        kind: UriKind,
+        /// The rejected entry, unabridged.
+        uri: String,
+    },
     /// Longer than [`MAX_URI_LENGTH`](super::MAX_URI_LENGTH) characters.
     #[error("{kind} {} is too long ({len} characters, at most {max})", shown(.uri))]
     TooLong {
+        /// Whether the entry is a redirect URI or an origin.
         kind: UriKind,
+        /// The rejected entry, unabridged.
         uri: String,
+        /// Its length in characters.
         len: usize,
+        /// The most characters allowed.
         max: usize,
     },
     /// No (syntactically valid) scheme.
     #[error("{kind} {} has no scheme (expected an absolute URI such as \"https://example.com/cb\")", shown(.uri))]
-    MissingScheme { kind: UriKind, uri: String },
+    MissingScheme {
+        /// Whether the entry is a redirect URI or an origin.
+        kind: UriKind,
+        /// The rejected entry, unabridged.
+        uri: String,
+    },
     /// The scheme is not in the allowed list.
     #[error("invalid scheme {} in {kind} {} (allowed: {})", shown(.scheme), shown(.uri), .allowed.join(", "))]
     InvalidScheme {
+        /// Whether the entry is a redirect URI or an origin.
         kind: UriKind,
+        /// The rejected entry, unabridged.
         uri: String,
+        /// The scheme, lower-cased.
         scheme: String,
+        /// The schemes that are allowed.
         allowed: Vec<String>,
     },
     /// `javascript:`, `data:` or `vbscript:`, refused even when configured as allowed.
     #[error("scheme {scheme:?} in {kind} {} is never allowed (it can run script)", shown(.uri))]
     ForbiddenScheme {
+        /// Whether the entry is a redirect URI or an origin.
         kind: UriKind,
+        /// The rejected entry, unabridged.
         uri: String,
+        /// The scheme, lower-cased.
         scheme: String,
     },
     /// A character that RFC 3986 does not allow anywhere in a URI, or a `[` or `]` outside an
     /// IP-literal host.
     #[error("{kind} {} contains the character {ch:?} at byte offset {offset}, which is not allowed there in a URI", shown(.uri))]
     InvalidCharacter {
+        /// Whether the entry is a redirect URI or an origin.
         kind: UriKind,
+        /// The rejected entry, unabridged.
         uri: String,
+        /// The character that is not allowed there.
         ch: char,
+        /// Byte offset of the character in `uri`.
         offset: usize,
     },
     /// A `%` not followed by two hexadecimal digits.
     #[error("{kind} {} has an invalid percent-encoding at byte offset {offset}", shown(.uri))]
     InvalidPercentEncoding {
+        /// Whether the entry is a redirect URI or an origin.
         kind: UriKind,
+        /// The rejected entry, unabridged.
         uri: String,
+        /// Byte offset of the `%` in `uri`.
         offset: usize,
     },
     /// A `#` (even a bare trailing one); RFC 6749 §3.1.2 forbids fragments.
     #[error("{kind} {} must not contain a fragment ('#')", shown(.uri))]
-    FragmentNotAllowed { kind: UriKind, uri: String },
+    FragmentNotAllowed {
+        /// Whether the entry is a redirect URI or an origin.
+        kind: UriKind,
+        /// The rejected entry, unabridged.
+        uri: String,
+    },
     /// A `?` in an origin.
     #[error("{kind} {} must not contain a query string ('?')", shown(.uri))]
-    QueryNotAllowed { kind: UriKind, uri: String },
+    QueryNotAllowed {
+        /// Whether the entry is a redirect URI or an origin.
+        kind: UriKind,
+        /// The rejected entry, unabridged.
+        uri: String,
+    },
     /// A path (even `/`) in an origin.
     #[error("{kind} {} must not contain a path (not even \"/\")", shown(.uri))]
-    PathNotAllowed { kind: UriKind, uri: String },
+    PathNotAllowed {
+        /// Whether the entry is a redirect URI or an origin.
+        kind: UriKind,
+        /// The rejected entry, unabridged.
+        uri: String,
+    },
     /// `user[:password]@` in the authority.
     #[error("{kind} {} must not contain userinfo credentials ('user@')", shown(.uri))]
-    UserinfoNotAllowed { kind: UriKind, uri: String },
+    UserinfoNotAllowed {
+        /// Whether the entry is a redirect URI or an origin.
+        kind: UriKind,
+        /// The rejected entry, unabridged.
+        uri: String,
+    },
     /// No host where one is required (`https:/x`, `https:///x`, `https://`).
     #[error("{kind} {} has no host", shown(.uri))]
-    MissingHost { kind: UriKind, uri: String },
+    MissingHost {
+        /// Whether the entry is a redirect URI or an origin.
+        kind: UriKind,
+        /// The rejected entry, unabridged.
+        uri: String,
+    },
     /// A private-use scheme URI not of the form `scheme:/path` (RFC 8252 §7.1).
     #[error("{kind} {} is not a valid private-use scheme URI: {reason}", shown(.uri))]
     InvalidPrivateUseUri {
+        /// Whether the entry is a redirect URI or an origin.
         kind: UriKind,
+        /// The rejected entry, unabridged.
         uri: String,
+        /// What is wrong with its form.
         reason: &'static str,
     },
     /// The host is not a DNS name, an IPv4 address or a bracketed IPv6 address.
     #[error("invalid host {} in {kind} {}: {reason}", shown(.host), shown(.uri))]
     InvalidHost {
+        /// Whether the entry is a redirect URI or an origin.
         kind: UriKind,
+        /// The rejected entry, unabridged.
         uri: String,
+        /// The host (or authority) as written.
         host: String,
+        /// Why the host is not valid.
         reason: &'static str,
     },
     /// The port is not 2 to 5 digits, or is outside 1..=65535.
     #[error("invalid port {} in {kind} {} (expected 2 to 5 digits, 1-65535)", shown(.port), shown(.uri))]
     InvalidPort {
+        /// Whether the entry is a redirect URI or an origin.
         kind: UriKind,
+        /// The rejected entry, unabridged.
         uri: String,
+        /// The port as written, after the `:`.
         port: String,
     },
     /// A `*` in the host while `ALLOW_URI_WILDCARDS` is off.
     #[error("{kind} {} contains a wildcard but ALLOW_URI_WILDCARDS is disabled", shown(.uri))]
-    WildcardNotAllowed { kind: UriKind, uri: String },
+    WildcardNotAllowed {
+        /// Whether the entry is a redirect URI or an origin.
+        kind: UriKind,
+        /// The rejected entry, unabridged.
+        uri: String,
+    },
     /// More than one `*` in the host.
     #[error("only one wildcard is allowed in the hostname of {kind} {}", shown(.uri))]
-    MultipleWildcards { kind: UriKind, uri: String },
+    MultipleWildcards {
+        /// Whether the entry is a redirect URI or an origin.
+        kind: UriKind,
+        /// The rejected entry, unabridged.
+        uri: String,
+    },
     /// A `*` elsewhere than at the start of the host.
     #[error("the wildcard must be at the beginning of the hostname of {kind} {}", shown(.uri))]
-    WildcardNotAtStart { kind: UriKind, uri: String },
+    WildcardNotAtStart {
+        /// Whether the entry is a redirect URI or an origin.
+        kind: UriKind,
+        /// The rejected entry, unabridged.
+        uri: String,
+    },
     /// A wildcard host with fewer than three labels (`*.com`, `*`).
     #[error("wildcards cannot be in the top level or second level domain of {kind} {}", shown(.uri))]
-    WildcardTooBroad { kind: UriKind, uri: String },
+    WildcardTooBroad {
+        /// Whether the entry is a redirect URI or an origin.
+        kind: UriKind,
+        /// The rejected entry, unabridged.
+        uri: String,
+    },
 }
 
 impl UriError {

@@ -40,7 +40,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://oauth-toolkit.sqlite3?mode=rwc"
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ApprovalPrompt {
+    /// Always show the consent page.
     Force,
+    /// Skip it when the user already holds a live token of the client for the scopes.
     Auto,
 }
 
@@ -67,9 +69,11 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid setting `{key}`{origin}: {message}")]
 pub struct SettingsError {
+    /// The setting's key (`config` for the file as a whole).
     pub key: String,
     /// " (in FILE)" / " (from OAUTH_TOOLKIT_X)" / "".
     pub origin: String,
+    /// What is wrong with the value.
     pub message: String,
 }
 

@@ -6,13 +6,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ResourceServerSettings {
+    /// Scope the read/write helpers require for safe methods (DOT's `READ_SCOPE`; default `read`).
     pub read_scope: String,
+    /// Scope the read/write helpers require for other methods (DOT's `WRITE_SCOPE`; default `write`).
     pub write_scope: String,
+    /// Remote RFC 7662 endpoint asked about tokens not found locally (DOT's `RESOURCE_SERVER_INTROSPECTION_URL`; default unset).
     pub resource_server_introspection_url: Option<String>,
+    /// Bearer token for calling the remote introspection endpoint (DOT's `RESOURCE_SERVER_AUTH_TOKEN`; default unset).
     pub resource_server_auth_token: Option<String>,
     /// `[client_id, client_secret]` for HTTP Basic at the remote introspection endpoint.
     pub resource_server_introspection_credentials: Option<(String, String)>,
+    /// Seconds a remote introspection call may take (default 5).
     pub resource_server_introspection_timeout_seconds: u64,
+    /// Longest time an introspected token is cached, never beyond its `exp` (DOT's `RESOURCE_SERVER_TOKEN_CACHING_SECONDS`; default 36000).
     pub resource_server_token_caching_seconds: u64,
     /// Seconds an "inactive" introspection answer is remembered (0: not at all; at most 60).
     pub resource_server_negative_caching_seconds: u64,

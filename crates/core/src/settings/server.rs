@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct ServerSettings {
     /// Address `serve` listens on.
     pub bind: String,
-    /// Public base URL of the provider (scheme://host[:port][/path]); derived from `bind` when unset.
+    /// Public base URL of the provider (`scheme://host[:port][/path]`); derived from `bind` when unset.
     pub issuer: Option<String>,
     /// Where the OAuth endpoints are mounted (DOT's `o/`).
     pub url_prefix: String,

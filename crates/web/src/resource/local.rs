@@ -48,7 +48,7 @@ impl LocalValidator {
     }
 
     /// Remember recognised tokens for at most `ttl` (zero: no cache), in at most
-    /// [`DEFAULT_MAX_ENTRIES`] entries. Unknown tokens are never remembered.
+    /// 10 000 entries. Unknown tokens are never remembered.
     pub fn with_cache(mut self, ttl: Duration) -> Self {
         self.cache = (!ttl.is_zero()).then(|| (TtlCache::new(DEFAULT_MAX_ENTRIES), ttl));
         self

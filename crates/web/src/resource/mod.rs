@@ -139,7 +139,9 @@ pub trait SessionAuth: Send + Sync {
     async fn session_user(&self, parts: &Parts) -> Option<SessionUser>;
 }
 
-/// The provider's own session ([`Provider::current_user`]). For unsafe methods the request
+/// The provider's own session (whoever
+/// [`ProviderBuilder::current_user`](crate::ProviderBuilder::current_user) says is logged in).
+/// For unsafe methods the request
 /// must also carry the session's CSRF token in an `X-CSRFToken` header (Django's name).
 pub struct ProviderSession(pub Provider);
 
