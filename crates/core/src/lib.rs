@@ -4,6 +4,8 @@
 //! traits that the `store` crate (or a library user's own tables) implements. Nothing here
 //! knows an HTTP framework or SQL.
 
+#![warn(missing_docs)]
+
 pub mod authentication;
 pub mod authorization;
 pub mod clear_expired;

@@ -2,6 +2,8 @@
 //! PostgreSQL. Both implement the core's storage traits with the same SQL text; only the
 //! migrations differ.
 
+#![warn(missing_docs)]
+
 mod database;
 mod error;
 mod group_commit;

@@ -1,6 +1,8 @@
 //! axum integration for OAuth Toolkit: the router a developer mounts (as DOT is mounted
 //! under `o/`), the shared state, the HTTP error mapping and the template engine.
 
+#![warn(missing_docs)]
+
 mod csrf;
 mod documents;
 mod endpoints;
