@@ -1,5 +1,10 @@
-//! axum integration for OAuth Toolkit: the router a developer mounts (as DOT is mounted
-//! under `o/`), the shared state, the HTTP error mapping and the template engine.
+//! OAuth Toolkit for axum: a [`Provider`] built once from settings, storage, users and hooks
+//! ([`Provider::builder`]), which hands out its parts as routers that nest into an existing
+//! app (as DOT is mounted under `o/`): [`Provider::endpoints`], [`Provider::well_known`],
+//! [`Provider::login_pages`], [`Provider::home`], [`Provider::health`]; the layers the
+//! binary adds ([`server_layers`]); [`CurrentUser`] for an app with its own login; and
+//! [`resource`], the extractors and layers that protect an app's own API with the
+//! provider's tokens. Building fails with [`Error`]. `docs/library.md` walks through it.
 
 #![warn(missing_docs)]
 
