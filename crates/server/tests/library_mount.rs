@@ -227,3 +227,35 @@ async fn mounted_with_own_users_sqlite() {
 async fn mounted_with_own_users_postgres() {
     mounted_with_own_users(Env::postgres()).await;
 }
+
+/// A library user cannot skip the checks of `Settings::load`: the builder refuses what the
+/// loader refuses, with the library's one error type naming the key.
+#[tokio::test]
+async fn the_builder_validates_the_settings() {
+    let env = Env::sqlite();
+    let db = env.db().await;
+    db.migrate().await.unwrap();
+    let mut settings = Settings::default();
+    settings.server.login_url = "javascript:alert(1)".into();
+    match Provider::builder(settings, db.store()).build().await {
+        Err(oauth_toolkit_axum::Error::Settings(e)) => assert_eq!(e.key, "login_url"),
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(_) => panic!("a javascript: login_url was accepted"),
+    }
+    let mut settings = Settings::default();
+    settings.provider.access_token_expire_seconds = 0;
+    let refused = Provider::builder(settings, db.store()).build().await;
+    assert!(
+        matches!(&refused, Err(oauth_toolkit_axum::Error::Settings(e)) if e.key == "access_token_expire_seconds"),
+        "{:?}",
+        refused.err().map(|e| e.to_string())
+    );
+    // The issuer given to the builder is the mount path and the metadata's base.
+    let provider = Provider::builder(Settings::default(), db.store())
+        .issuer("https://app.example/auth/oauth/")
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(provider.mount_path(), "/auth/oauth");
+    assert_eq!(provider.issuer(), "https://app.example/auth/oauth");
+}
