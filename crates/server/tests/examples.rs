@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 use common::http_browser::{encode, Browser, Page};
-use common::{workspace_binary, Env};
+use common::{workspace_binary, Env, Server};
 use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
 use openidconnect::{
     AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
@@ -23,18 +20,11 @@ use serde_json::Value;
 const REDIRECT: &str = "http://127.0.0.1/cb";
 const USERS: &str = "alice:alice-pw:alice@app.example,bob:bob-pw:bob@app.example";
 
-/// A running example, killed on drop.
+/// A running example (killed on drop) and its own database.
 struct App {
-    child: Child,
+    _server: Server,
     base: String,
     app_db: String,
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start(env: &Env, binary: &str) -> App {
@@ -54,35 +44,11 @@ fn start(env: &Env, binary: &str) -> App {
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut seen = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("listening on http://") {
-                let url = line[i + "listening on ".len()..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                let _ = tx.send(Ok(url));
-            }
-            seen.push_str(&line);
-            seen.push('\n');
-        }
-        let _ = tx.send(Err(seen));
-    });
-    let base = match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(Ok(base)) => base,
-        Ok(Err(log)) => panic!("{binary} exited: {log}"),
-        Err(_) => panic!("{binary} did not start"),
-    };
+        .stdout(Stdio::null());
+    let server = Server::spawn(cmd);
     App {
-        child,
-        base,
+        base: server.base.clone(),
+        _server: server,
         app_db,
     }
 }

@@ -151,6 +151,13 @@ impl Server {
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
+        Self::spawn(cmd)
+    }
+
+    /// Run `cmd` (any of the workspace's servers) with its stderr collected, and wait for its
+    /// "listening on http://…" line.
+    pub fn spawn(mut cmd: Command) -> Server {
+        cmd.stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
