@@ -1,14 +1,13 @@
 //! Storage for OAuth Toolkit with sqlx: SQLite (the embedded default, WAL mode) and
-//! PostgreSQL. Both implement the core's storage traits with the same SQL text; only the
-//! migrations differ.
+//! PostgreSQL. Both implement the core's storage traits with the same SQL text (`sql/`, one
+//! file per concern); only the migrations differ.
 
 mod database;
 mod error;
 mod group_commit;
 mod postgres;
 mod rows;
-mod sql_sessions;
-mod sql_store;
+mod sql;
 mod sqlite;
 pub mod stats;
 mod time_codec;
