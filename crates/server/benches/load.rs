@@ -16,7 +16,8 @@
 //! (`/proc/<pid>/stat` utime+stime), the server's peak RSS during the scenario (`VmHWM`, reset
 //! through `/proc/<pid>/clear_refs` before it), and ours ÷ baseline for throughput and p99.
 //!
-//! Run: `cargo bench -p oauth-toolkit --bench load`.
+//! Run: `cargo bench -p oauth-toolkit --bench load --features debug-stats` (the statement
+//! counter behind `serve --debug-stats`).
 
 mod common;
 

@@ -80,6 +80,7 @@ pub struct ServeArgs {
     pub demo_api: bool,
     /// Serve GET /debug/stats ({"db_statements": N}: statements sent to the database so
     /// far) and log the total at shutdown. For benchmarks (docs/performance.md); off by default.
+    /// Needs a binary built with the `debug-stats` feature.
     #[arg(long)]
     pub debug_stats: bool,
 }

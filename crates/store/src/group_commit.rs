@@ -21,8 +21,8 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::map_err;
-use crate::sqlite::queries::{insert_access_token, insert_refresh_token, issue_now};
 use crate::stats::counted;
+use crate::SqliteStore;
 
 /// Most issuances written by one commit.
 const MAX_BATCH: usize = 256;
@@ -81,7 +81,7 @@ async fn run(write: SqlitePool, mut rx: mpsc::Receiver<Job>) {
         if batch.len() == 1 {
             // Alone: write it as before (no BEGIN/COMMIT for a lone access token).
             for job in batch.drain(..) {
-                let result = issue_now(&write, job.pair, job.now).await;
+                let result = SqliteStore::issue_now(&write, job.pair, job.now).await;
                 let _ = job.reply.send(result);
             }
             continue;
@@ -121,14 +121,14 @@ async fn write_one(
 ) -> Result<IssuedTokens, StoreError> {
     let Some(refresh) = pair.refresh else {
         // One statement: atomic by itself inside the transaction.
-        let at = insert_access_token(&mut **tx, pair.access, now).await?;
+        let at = SqliteStore::insert_access_token(&mut **tx, pair.access, now).await?;
         return Ok((at, None));
     };
     // Two statements: all or nothing through a savepoint.
     let mut sp = counted(&mut **tx).begin().await.map_err(map_err)?;
     let written = async {
-        let at = insert_access_token(&mut *sp, pair.access, now).await?;
-        let rt = insert_refresh_token(&mut *sp, refresh, Some(at.id), now).await?;
+        let at = SqliteStore::insert_access_token(&mut *sp, pair.access, now).await?;
+        let rt = SqliteStore::insert_refresh_token(&mut *sp, refresh, Some(at.id), now).await?;
         Ok::<_, StoreError>((at, Some(rt)))
     }
     .await;

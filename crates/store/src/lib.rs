@@ -1,6 +1,6 @@
 //! Storage for OAuth Toolkit with sqlx: SQLite (the embedded default, WAL mode) and
-//! PostgreSQL. Both implement the core's storage traits with the same SQL text; only the
-//! migrations differ.
+//! PostgreSQL. Both implement the core's storage traits with the same SQL text (`sql/`, one
+//! file per concern); only the migrations differ.
 
 #![warn(missing_docs)]
 
@@ -9,8 +9,7 @@ mod error;
 mod group_commit;
 mod postgres;
 mod rows;
-mod sql_sessions;
-mod sql_store;
+mod sql;
 mod sqlite;
 pub mod stats;
 mod time_codec;

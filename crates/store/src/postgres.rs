@@ -47,8 +47,6 @@ impl PgStore {
     }
 }
 
-crate::sql_store::impl_sql_store!(PgStore, "postgres");
-
 impl PgStore {
     /// PostgreSQL flushes concurrent commits together by itself: write each issuance at once.
     pub(crate) async fn issue_token_pair(
@@ -56,7 +54,8 @@ impl PgStore {
         pair: oauth_toolkit_core::store::NewTokenPair,
         now: time::OffsetDateTime,
     ) -> Result<oauth_toolkit_core::store::IssuedTokens, StoreError> {
-        queries::issue_now(&self.write, pair, now).await
+        Self::issue_now(&self.write, pair, now).await
     }
 }
-crate::sql_sessions::impl_session_store!(PgStore);
+
+crate::sql::impl_sql_store!(PgStore);

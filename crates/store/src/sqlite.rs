@@ -95,5 +95,4 @@ impl SqliteStore {
     }
 }
 
-crate::sql_store::impl_sql_store!(SqliteStore, "sqlite");
-crate::sql_sessions::impl_session_store!(SqliteStore);
+crate::sql::impl_sql_store!(SqliteStore);

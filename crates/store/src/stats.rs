@@ -9,22 +9,27 @@
 //! connection is given back (always, in sqlx 0.8; in a spawned task, so no request waits for
 //! it) — connection set-up, and migrations.
 //!
-//! The cost is one relaxed atomic add per statement, so it is always on. `serve
-//! --debug-stats` exposes the total at `GET /debug/stats`; the load benchmark reads it before
-//! and after each scenario and divides by the requests made (docs/performance.md).
+//! Compiled in only with the `stats` feature (the server's `debug-stats`, for `serve
+//! --debug-stats`, the round-trip tests and the load benchmark). Without it `counted` is the
+//! identity and there is no `round_trips` to read, so nothing can report zeros as counts.
 
+#[cfg(feature = "stats")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
+#[cfg(feature = "stats")]
 static ROUND_TRIPS: AtomicU64 = AtomicU64::new(0);
 
 /// Statements sent to the database by this process so far.
+#[cfg(feature = "stats")]
 pub fn round_trips() -> u64 {
     ROUND_TRIPS.load(Ordering::Relaxed)
 }
 
-/// Count one statement and pass `executor` through: `.fetch_one(counted(&self.read))`.
-#[inline]
+/// Count one statement (one relaxed atomic add, with the `stats` feature) and pass
+/// `executor` through: `.fetch_one(counted(&self.read))`.
+#[inline(always)]
 pub(crate) fn counted<T>(executor: T) -> T {
+    #[cfg(feature = "stats")]
     ROUND_TRIPS.fetch_add(1, Ordering::Relaxed);
     executor
 }

@@ -130,6 +130,10 @@ pub fn example_binary() -> PathBuf {
     if dir.file_name().is_some_and(|n| n == "release") {
         cmd.arg("--release");
     }
+    // The store as this bench has it (`load` needs `debug-stats`): no second build of it.
+    if cfg!(feature = "debug-stats") {
+        cmd.args(["--features", "oauth-toolkit-store/stats"]);
+    }
     assert!(
         cmd.status().expect("cargo build").success(),
         "cannot build the example"

@@ -5,11 +5,16 @@ use anyhow::Context;
 use oauth_toolkit_axum::resource::demo;
 use oauth_toolkit_axum::{router, router_with, serve, Provider, ServerLimits};
 use oauth_toolkit_core::{Settings, SystemClock};
-use oauth_toolkit_store::stats::round_trips;
 
 use crate::cli::ServeArgs;
 
 pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
+    if args.debug_stats && db_statements().is_none() {
+        anyhow::bail!(
+            "--debug-stats needs a binary built with the `debug-stats` feature \
+             (cargo build --features debug-stats): this one does not count statements"
+        );
+    }
     if let Some(bind) = args.bind {
         settings.server.bind = bind;
     }
@@ -78,10 +83,9 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
     serve(listener, app, &limits, shutdown_signal())
         .await
         .context("server failed")?;
-    if args.debug_stats {
-        tracing::info!(db_statements = round_trips(), "stopped");
-    } else {
-        tracing::info!("stopped");
+    match db_statements().filter(|_| args.debug_stats) {
+        Some(n) => tracing::info!(db_statements = n, "stopped"),
+        None => tracing::info!("stopped"),
     }
     db.close().await;
     Ok(())
@@ -90,7 +94,19 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
 /// `GET /debug/stats` (`serve --debug-stats`): statements sent to the database so far, which
 /// a benchmark reads before and after a scenario (see `oauth_toolkit_store::stats`).
 async fn debug_stats() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "db_statements": round_trips() }))
+    axum::Json(serde_json::json!({ "db_statements": db_statements() }))
+}
+
+/// Statements sent to the database so far, or `None` when the binary was built without the
+/// `debug-stats` feature and the store does not count them.
+#[cfg(feature = "debug-stats")]
+fn db_statements() -> Option<u64> {
+    Some(oauth_toolkit_store::stats::round_trips())
+}
+
+#[cfg(not(feature = "debug-stats"))]
+fn db_statements() -> Option<u64> {
+    None
 }
 
 /// Resolves on SIGINT or SIGTERM; `serve` then stops accepting and drains requests in flight.
@@ -118,5 +134,30 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => tracing::info!("SIGINT received, shutting down"),
         _ = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without the counter compiled in, `--debug-stats` is refused before anything starts
+    /// rather than serving zeros.
+    #[tokio::test]
+    async fn debug_stats_needs_the_counter() {
+        if cfg!(feature = "debug-stats") {
+            assert!(db_statements().is_some());
+            return;
+        }
+        let args = ServeArgs {
+            bind: None,
+            demo_api: false,
+            debug_stats: true,
+        };
+        let e = run(Settings::default(), args).await.unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with("--debug-stats needs a binary built with"),
+            "{e:#}"
+        );
     }
 }

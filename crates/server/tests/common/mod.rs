@@ -17,7 +17,8 @@ use oauth_toolkit_store::{Database, OpenOptions};
 /// with the profile of this test binary: cargo builds only this package's binaries for its
 /// tests. `--workspace --bins`, not `-p NAME`, so that the dependencies' features unify as
 /// for the test build and nothing but the binary itself is compiled (`scripts/test` builds
-/// them all up front anyway).
+/// them all up front anyway). With the features this test binary was built with: others
+/// would rebuild the store and overwrite the server binary the tests run.
 pub fn workspace_binary(name: &str) -> PathBuf {
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     let server = PathBuf::from(env!("CARGO_BIN_EXE_oauth-toolkit"));
@@ -31,6 +32,9 @@ pub fn workspace_binary(name: &str) -> PathBuf {
             .current_dir(env!("CARGO_MANIFEST_DIR"));
         if dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
+        }
+        if cfg!(feature = "debug-stats") {
+            cmd.args(["--features", "oauth-toolkit/debug-stats"]);
         }
         let status = cmd.status().expect("cargo build --workspace --bins");
         assert!(status.success(), "cannot build the workspace's binaries");
