@@ -74,7 +74,7 @@ pub(crate) async fn password_tokens(server: &Server, id: &str, secret: &str) -> 
 }
 
 /// A grant row as the authorization endpoint makes it (the endpoint itself is tested in
-/// authorize.rs); returns the plaintext code.
+/// the `authorize` tests); returns the plaintext code.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn make_code(
     env: &Env,
