@@ -37,7 +37,6 @@ pub async fn fair_slow_hashes(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
-    oauth_toolkit_core::slow_hash::set_caller_source(current_caller);
     CALLER.scope(caller_id(addr), next.run(request)).await
 }
 
@@ -46,7 +45,7 @@ tokio::task_local! {
     static CALLER: u64;
 }
 
-fn current_caller() -> u64 {
+pub(crate) fn current_caller() -> u64 {
     CALLER.try_with(|c| *c).unwrap_or(0)
 }
 

@@ -243,6 +243,8 @@ impl ProviderBuilder {
     fn assemble(self) -> Result<Provider, Error> {
         let settings = self.settings;
         settings.validate()?;
+        // The slow hash gate's fair queues learn the caller from the request's task-local.
+        oauth_toolkit_core::slow_hash::set_caller_source(crate::peer::current_caller);
         let secret_key = self.secret_key.unwrap_or_default();
         let token_key = TokenDerivationKey::from_secret_key(&secret_key)?;
         let templates = Templates::new(settings.server.template_dir.as_deref().map(Into::into))?;
