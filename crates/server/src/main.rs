@@ -10,7 +10,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_logging(cli.verbose);
+    // Held until the end of `main`: dropping it flushes the log lines still queued.
+    let _log_flush = init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -33,8 +34,10 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr (stdout is for command output such as `--json`). `RUST_LOG` wins.
 /// Colours only on a terminal (a file or a pipe gets no escape sequences) and never with
-/// `NO_COLOR` set to anything non-empty.
-fn init_logging(verbose: bool) {
+/// `NO_COLOR` set to anything non-empty. Lines are written by a thread of their own, so a
+/// request never waits for the write to stderr; the queue is not lossy (when it is full the
+/// logging caller waits), so no line is ever dropped.
+fn init_logging(verbose: bool) -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -42,10 +45,15 @@ fn init_logging(verbose: bool) {
     let default = if verbose { "debug" } else { "info" };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{default},sqlx=warn,tower_http=info")));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_target(false)
         .with_ansi(ansi)
         .init();
+    guard
 }

@@ -14,6 +14,8 @@ pub struct OpenOptions {
     pub max_connections: u32,
     /// How long a request waits for a connection before the store reports `Unavailable`.
     pub acquire_timeout: Duration,
+    /// SQLite's `PRAGMA synchronous` (PostgreSQL ignores it).
+    pub sqlite_synchronous: crate::Synchronous,
 }
 
 impl Default for OpenOptions {
@@ -21,6 +23,7 @@ impl Default for OpenOptions {
         Self {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(10),
+            sqlite_synchronous: crate::Synchronous::Full,
         }
     }
 }

@@ -3,7 +3,7 @@
 use oauth_toolkit_core::store::StoreError;
 
 /// What a unique constraint protects, in words for the CLI and logs.
-fn describe_unique(text: &str) -> String {
+pub(crate) fn describe_unique(text: &str) -> String {
     let known = [
         ("client_id", "an application with this client_id"),
         ("username", "a user with this username"),

@@ -1,12 +1,11 @@
-//! Storage for OAuth Toolkit with sqlx: SQLite (the embedded default, WAL mode) and
-//! PostgreSQL. Both implement the core's storage traits with the same SQL text (`sql/`, one
-//! file per concern); only the migrations differ.
+//! Storage for OAuth Toolkit: SQLite (the embedded default, WAL mode, on rusqlite) and
+//! PostgreSQL (on sqlx). Both implement the core's storage traits with the same SQL text
+//! (`sql/`, one file per concern); only the migrations and the glue differ.
 
 #![warn(missing_docs)]
 
 mod database;
 mod error;
-mod group_commit;
 mod postgres;
 mod rows;
 mod sql;
@@ -16,4 +15,4 @@ mod time_codec;
 
 pub use database::{Database, OpenOptions};
 pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, Synchronous};

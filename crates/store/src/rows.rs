@@ -5,7 +5,27 @@ use oauth_toolkit_core::models::*;
 use oauth_toolkit_core::store::StoreError;
 use uuid::Uuid;
 
+use crate::sqlite::connection::FromSqliteRow;
 use crate::time_codec::from_db;
+
+/// A row struct that both drivers read by column name: sqlx's `FromRow` (PostgreSQL) and
+/// our `FromSqliteRow` (rusqlite), from one field list.
+macro_rules! db_row {
+    (pub(crate) struct $name:ident { $($field:ident: $ty:ty,)* }) => {
+        #[derive(sqlx::FromRow)]
+        pub(crate) struct $name {
+            $($field: $ty,)*
+        }
+
+        impl FromSqliteRow for $name {
+            fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(Self {
+                    $($field: row.get(stringify!($field))?,)*
+                })
+            }
+        }
+    };
+}
 
 fn corrupt(what: &str, detail: String) -> StoreError {
     StoreError::Backend(format!("unreadable {what} in the database: {detail}").into())
@@ -21,19 +41,20 @@ fn opt_uuid(what: &str, s: Option<String>) -> Result<Option<Uuid>, StoreError> {
         .transpose()
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct UserRow {
-    id: i64,
-    username: String,
-    email: String,
-    first_name: String,
-    last_name: String,
-    password: String,
-    is_active: bool,
-    is_staff: bool,
-    is_superuser: bool,
-    date_joined: i64,
-    last_login: Option<i64>,
+db_row! {
+    pub(crate) struct UserRow {
+        id: i64,
+        username: String,
+        email: String,
+        first_name: String,
+        last_name: String,
+        password: String,
+        is_active: bool,
+        is_staff: bool,
+        is_superuser: bool,
+        date_joined: i64,
+        last_login: Option<i64>,
+    }
 }
 
 impl From<UserRow> for User {
@@ -54,23 +75,24 @@ impl From<UserRow> for User {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct ApplicationRow {
-    id: i64,
-    client_id: String,
-    user_id: Option<i64>,
-    redirect_uris: String,
-    post_logout_redirect_uris: String,
-    client_type: String,
-    authorization_grant_type: String,
-    client_secret: String,
-    hash_client_secret: bool,
-    name: String,
-    skip_authorization: bool,
-    algorithm: String,
-    allowed_origins: String,
-    created: i64,
-    updated: i64,
+db_row! {
+    pub(crate) struct ApplicationRow {
+        id: i64,
+        client_id: String,
+        user_id: Option<i64>,
+        redirect_uris: String,
+        post_logout_redirect_uris: String,
+        client_type: String,
+        authorization_grant_type: String,
+        client_secret: String,
+        hash_client_secret: bool,
+        name: String,
+        skip_authorization: bool,
+        algorithm: String,
+        allowed_origins: String,
+        created: i64,
+        updated: i64,
+    }
 }
 
 impl TryFrom<ApplicationRow> for Application {
@@ -102,20 +124,21 @@ impl TryFrom<ApplicationRow> for Application {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct AccessTokenRow {
-    id: i64,
-    user_id: Option<i64>,
-    source_refresh_token_id: Option<i64>,
-    token: String,
-    token_checksum: String,
-    id_token_id: Option<i64>,
-    application_id: Option<i64>,
-    expires: i64,
-    scope: String,
-    token_family: Option<String>,
-    created: i64,
-    updated: i64,
+db_row! {
+    pub(crate) struct AccessTokenRow {
+        id: i64,
+        user_id: Option<i64>,
+        source_refresh_token_id: Option<i64>,
+        token: String,
+        token_checksum: String,
+        id_token_id: Option<i64>,
+        application_id: Option<i64>,
+        expires: i64,
+        scope: String,
+        token_family: Option<String>,
+        created: i64,
+        updated: i64,
+    }
 }
 
 impl TryFrom<AccessTokenRow> for AccessToken {
@@ -171,6 +194,40 @@ pub(crate) struct AccessTokenWithOwnersRow {
     u_is_superuser: Option<bool>,
     u_date_joined: Option<i64>,
     u_last_login: Option<i64>,
+}
+
+impl FromSqliteRow for AccessTokenWithOwnersRow {
+    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            token: AccessTokenRow::from_sqlite_row(row)?,
+            a_id: row.get("a_id")?,
+            a_client_id: row.get("a_client_id")?,
+            a_user_id: row.get("a_user_id")?,
+            a_redirect_uris: row.get("a_redirect_uris")?,
+            a_post_logout_redirect_uris: row.get("a_post_logout_redirect_uris")?,
+            a_client_type: row.get("a_client_type")?,
+            a_authorization_grant_type: row.get("a_authorization_grant_type")?,
+            a_client_secret: row.get("a_client_secret")?,
+            a_hash_client_secret: row.get("a_hash_client_secret")?,
+            a_name: row.get("a_name")?,
+            a_skip_authorization: row.get("a_skip_authorization")?,
+            a_algorithm: row.get("a_algorithm")?,
+            a_allowed_origins: row.get("a_allowed_origins")?,
+            a_created: row.get("a_created")?,
+            a_updated: row.get("a_updated")?,
+            u_id: row.get("u_id")?,
+            u_username: row.get("u_username")?,
+            u_email: row.get("u_email")?,
+            u_first_name: row.get("u_first_name")?,
+            u_last_name: row.get("u_last_name")?,
+            u_password: row.get("u_password")?,
+            u_is_active: row.get("u_is_active")?,
+            u_is_staff: row.get("u_is_staff")?,
+            u_is_superuser: row.get("u_is_superuser")?,
+            u_date_joined: row.get("u_date_joined")?,
+            u_last_login: row.get("u_last_login")?,
+        })
+    }
 }
 
 /// A NOT NULL column of a joined row that was found.
@@ -231,18 +288,19 @@ impl TryFrom<AccessTokenWithOwnersRow> for AccessTokenWithOwners {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct RefreshTokenRow {
-    id: i64,
-    user_id: i64,
-    token: String,
-    token_checksum: String,
-    application_id: i64,
-    access_token_id: Option<i64>,
-    token_family: Option<String>,
-    revoked: Option<i64>,
-    created: i64,
-    updated: i64,
+db_row! {
+    pub(crate) struct RefreshTokenRow {
+        id: i64,
+        user_id: i64,
+        token: String,
+        token_checksum: String,
+        application_id: i64,
+        access_token_id: Option<i64>,
+        token_family: Option<String>,
+        revoked: Option<i64>,
+        created: i64,
+        updated: i64,
+    }
 }
 
 impl TryFrom<RefreshTokenRow> for RefreshToken {
@@ -263,25 +321,89 @@ impl TryFrom<RefreshTokenRow> for RefreshToken {
     }
 }
 
+/// `SELECT r.*, a.… AS a_…` of a refresh token left-joined to its access token.
 #[derive(sqlx::FromRow)]
-pub(crate) struct GrantRow {
-    id: i64,
-    user_id: i64,
-    code_checksum: String,
-    application_id: i64,
-    expires: i64,
-    redirect_uri: String,
-    scope: String,
-    code_challenge: String,
-    code_challenge_method: String,
-    nonce: String,
-    claims: String,
-    token_family: String,
-    consumed: Option<i64>,
-    auth_time: Option<i64>,
-    sid: String,
-    created: i64,
-    updated: i64,
+pub(crate) struct RefreshTokenWithAccessRow {
+    #[sqlx(flatten)]
+    refresh: RefreshTokenRow,
+    a_id: Option<i64>,
+    a_user_id: Option<i64>,
+    a_source_refresh_token_id: Option<i64>,
+    a_token: Option<String>,
+    a_token_checksum: Option<String>,
+    a_id_token_id: Option<i64>,
+    a_application_id: Option<i64>,
+    a_expires: Option<i64>,
+    a_scope: Option<String>,
+    a_token_family: Option<String>,
+    a_created: Option<i64>,
+    a_updated: Option<i64>,
+}
+
+impl FromSqliteRow for RefreshTokenWithAccessRow {
+    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            refresh: RefreshTokenRow::from_sqlite_row(row)?,
+            a_id: row.get("a_id")?,
+            a_user_id: row.get("a_user_id")?,
+            a_source_refresh_token_id: row.get("a_source_refresh_token_id")?,
+            a_token: row.get("a_token")?,
+            a_token_checksum: row.get("a_token_checksum")?,
+            a_id_token_id: row.get("a_id_token_id")?,
+            a_application_id: row.get("a_application_id")?,
+            a_expires: row.get("a_expires")?,
+            a_scope: row.get("a_scope")?,
+            a_token_family: row.get("a_token_family")?,
+            a_created: row.get("a_created")?,
+            a_updated: row.get("a_updated")?,
+        })
+    }
+}
+
+impl TryFrom<RefreshTokenWithAccessRow> for (RefreshToken, Option<AccessToken>) {
+    type Error = StoreError;
+    fn try_from(r: RefreshTokenWithAccessRow) -> Result<Self, StoreError> {
+        let access = match r.a_id {
+            None => None,
+            Some(id) => Some(AccessToken::try_from(AccessTokenRow {
+                id,
+                user_id: r.a_user_id,
+                source_refresh_token_id: r.a_source_refresh_token_id,
+                token: joined(r.a_token, "token")?,
+                token_checksum: joined(r.a_token_checksum, "token_checksum")?,
+                id_token_id: r.a_id_token_id,
+                application_id: r.a_application_id,
+                expires: joined(r.a_expires, "expires")?,
+                scope: joined(r.a_scope, "scope")?,
+                token_family: r.a_token_family,
+                created: joined(r.a_created, "created")?,
+                updated: joined(r.a_updated, "updated")?,
+            })?),
+        };
+        Ok((r.refresh.try_into()?, access))
+    }
+}
+
+db_row! {
+    pub(crate) struct GrantRow {
+        id: i64,
+        user_id: i64,
+        code_checksum: String,
+        application_id: i64,
+        expires: i64,
+        redirect_uri: String,
+        scope: String,
+        code_challenge: String,
+        code_challenge_method: String,
+        nonce: String,
+        claims: String,
+        token_family: String,
+        consumed: Option<i64>,
+        auth_time: Option<i64>,
+        sid: String,
+        created: i64,
+        updated: i64,
+    }
 }
 
 impl TryFrom<GrantRow> for Grant {
@@ -318,19 +440,20 @@ impl TryFrom<GrantRow> for Grant {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct IdTokenRow {
-    id: i64,
-    user_id: Option<i64>,
-    application_id: Option<i64>,
-    jti: String,
-    expires: i64,
-    scope: String,
-    auth_time: Option<i64>,
-    sid: String,
-    claims: String,
-    created: i64,
-    updated: i64,
+db_row! {
+    pub(crate) struct IdTokenRow {
+        id: i64,
+        user_id: Option<i64>,
+        application_id: Option<i64>,
+        jti: String,
+        expires: i64,
+        scope: String,
+        auth_time: Option<i64>,
+        sid: String,
+        claims: String,
+        created: i64,
+        updated: i64,
+    }
 }
 
 impl TryFrom<IdTokenRow> for IdToken {
@@ -352,13 +475,14 @@ impl TryFrom<IdTokenRow> for IdToken {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct SigningKeyRow {
-    id: i64,
-    kid: String,
-    algorithm: String,
-    private_key: String,
-    created: i64,
+db_row! {
+    pub(crate) struct SigningKeyRow {
+        id: i64,
+        kid: String,
+        algorithm: String,
+        private_key: String,
+        created: i64,
+    }
 }
 
 impl From<SigningKeyRow> for SigningKey {
@@ -373,19 +497,20 @@ impl From<SigningKeyRow> for SigningKey {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct DeviceGrantRow {
-    id: i64,
-    device_code_checksum: String,
-    user_code: String,
-    scope: String,
-    interval: i64,
-    expires: i64,
-    status: String,
-    client_id: String,
-    user_id: Option<i64>,
-    last_checked: Option<i64>,
-    created: i64,
+db_row! {
+    pub(crate) struct DeviceGrantRow {
+        id: i64,
+        device_code_checksum: String,
+        user_code: String,
+        scope: String,
+        interval: i64,
+        expires: i64,
+        status: String,
+        client_id: String,
+        user_id: Option<i64>,
+        last_checked: Option<i64>,
+        created: i64,
+    }
 }
 
 impl TryFrom<DeviceGrantRow> for DeviceGrant {

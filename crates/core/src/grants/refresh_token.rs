@@ -53,7 +53,11 @@ impl GrantHandler for RefreshTokenGrant {
             .single("refresh_token")?
             .ok_or_else(|| OAuthError::invalid_request("Missing refresh token parameter."))?;
         let requested_scope = params.single("scope")?;
-        let Some(rt) = ctx.store.find_refresh_token(&token_checksum(value)).await? else {
+        let Some((rt, bound)) = ctx
+            .store
+            .find_refresh_token_with_access_token(&token_checksum(value))
+            .await?
+        else {
             return Err(invalid_grant());
         };
         if rt.application_id != client.id {
@@ -72,9 +76,10 @@ impl GrantHandler for RefreshTokenGrant {
         let Some(at_id) = rt.access_token_id else {
             return Err(invalid_grant());
         };
-        let Some(at) = ctx.store.get_access_token(at_id).await? else {
-            // A concurrent rotation may have revoked the token and deleted its access token
-            // between our two reads: then this request is a replay like any other.
+        let Some(at) = bound.filter(|at| at.id == at_id) else {
+            // One joined read always finds a live token's access token (deleting it unbinds
+            // the refresh token); a store that reads them apart may see a concurrent rotation
+            // in between: then this request is a replay like any other.
             if let Some(again) = ctx.store.get_refresh_token(rt.id).await? {
                 if again.is_revoked() {
                     return replay(ctx, client, &again, value).await;
@@ -173,7 +178,7 @@ impl GrantHandler for RefreshTokenGrant {
         };
         match ctx
             .store
-            .rotate_refresh_token(rt.id, minted.pair.clone(), ctx.now)
+            .rotate_refresh_token(rt.id, at.id, minted.pair.clone(), ctx.now)
             .await?
         {
             Rotation::Rotated(..) => {

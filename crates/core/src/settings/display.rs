@@ -16,6 +16,7 @@ impl fmt::Debug for ServerSettings {
             url_prefix,
             template_dir,
             database_url,
+            sqlite_synchronous,
             secret_key,
             max_body_bytes,
             max_connections,
@@ -30,6 +31,7 @@ impl fmt::Debug for ServerSettings {
             .field("url_prefix", url_prefix)
             .field("template_dir", template_dir)
             .field("database_url", &database_url.as_deref().map(redact_url))
+            .field("sqlite_synchronous", sqlite_synchronous)
             .field("secret_key", &RedactedOption(secret_key.as_deref()))
             .field("max_body_bytes", max_body_bytes)
             .field("max_connections", max_connections)

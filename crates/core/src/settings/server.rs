@@ -16,6 +16,10 @@ pub struct ServerSettings {
     pub template_dir: Option<String>,
     /// The database (`DATABASE_URL` wins); an SQLite file in the working directory by default.
     pub database_url: Option<String>,
+    /// SQLite's `PRAGMA synchronous` (PostgreSQL ignores it): `full` (every commit survives
+    /// a power loss) or `normal` (commits survive a crash of the process; a power loss may
+    /// undo the last ones).
+    pub sqlite_synchronous: SqliteSynchronous,
     /// Key for signing/encrypting session cookies; generated and stored in the database when unset.
     pub secret_key: Option<String>,
     /// Largest request body accepted, in bytes (413 beyond).
@@ -40,6 +44,7 @@ impl Default for ServerSettings {
             url_prefix: "/o".into(),
             template_dir: None,
             database_url: None,
+            sqlite_synchronous: SqliteSynchronous::Full,
             secret_key: None,
             max_body_bytes: 64 * 1024,
             max_connections: 4096,
@@ -49,4 +54,14 @@ impl Default for ServerSettings {
             login_url: "/accounts/login/".into(),
         }
     }
+}
+
+/// The `sqlite_synchronous` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    /// Sync the write-ahead log on every commit: nothing committed is lost.
+    Full,
+    /// Sync it at checkpoints only: durable across a crash of the process, not of the machine.
+    Normal,
 }

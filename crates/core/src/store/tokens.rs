@@ -40,16 +40,35 @@ pub trait TokenStore: Send + Sync {
         pair: NewTokenPair,
         now: OffsetDateTime,
     ) -> Result<IssuedTokens, StoreError>;
-    /// Rotation in one transaction: claim `old_refresh_id` if still live (else
-    /// [`Rotation::AlreadyRevoked`] / [`Rotation::Missing`] and nothing is written), delete its access
-    /// token, and write `pair` with the new access token's `source_refresh_token_id` set to
-    /// the old refresh token.
+    /// Rotation in one transaction: claim `old_refresh_id` if it is still live and bound to
+    /// `old_access_id` (else [`Rotation::AlreadyRevoked`] / [`Rotation::Missing`] and nothing
+    /// is written), unbind it, and write `pair`: the new access token **takes over the old
+    /// one's row** (new value, checksum, expiry, scope, ID token, creation time, and
+    /// `source_refresh_token_id` = the old refresh token), so the old value stops working at
+    /// once and no row is deleted; the new refresh token is bound to that row. Three
+    /// statements: claim, take over, insert.
     async fn rotate_refresh_token(
         &self,
         old_refresh_id: Id,
+        old_access_id: Id,
         pair: NewTokenPair,
         now: OffsetDateTime,
     ) -> Result<Rotation, StoreError>;
+    /// A refresh token by its SHA-256 hex digest, with the access token it is bound to, in
+    /// one read (the first step of every refresh).
+    async fn find_refresh_token_with_access_token(
+        &self,
+        checksum: &str,
+    ) -> Result<Option<(RefreshToken, Option<AccessToken>)>, StoreError> {
+        let Some(rt) = self.find_refresh_token(checksum).await? else {
+            return Ok(None);
+        };
+        let at = match rt.access_token_id {
+            Some(id) => self.get_access_token(id).await?,
+            None => None,
+        };
+        Ok(Some((rt, at)))
+    }
     /// Refresh without rotation (DOT): give the existing access token row a new value,
     /// expiry and scope, so the old value stops working at once.
     #[allow(clippy::too_many_arguments)]

@@ -9,8 +9,9 @@ mod serve;
 mod updateuser;
 
 use anyhow::Context;
+use oauth_toolkit_core::settings::SqliteSynchronous;
 use oauth_toolkit_core::Settings;
-use oauth_toolkit_store::{Database, OpenOptions};
+use oauth_toolkit_store::{Database, OpenOptions, Synchronous};
 
 use crate::cli::{Cli, Command};
 
@@ -31,7 +32,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// Open the configured database and bring its schema up to date.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     let url = settings.database_url();
-    let db = Database::open(url, &OpenOptions::default())
+    let opts = OpenOptions {
+        sqlite_synchronous: match settings.server.sqlite_synchronous {
+            SqliteSynchronous::Full => Synchronous::Full,
+            SqliteSynchronous::Normal => Synchronous::Normal,
+        },
+        ..OpenOptions::default()
+    };
+    let db = Database::open(url, &opts)
         .await
         .with_context(|| format!("cannot open the database ({})", redact(url)))?;
     db.migrate()

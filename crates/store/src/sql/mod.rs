@@ -1,10 +1,11 @@
-//! The core's storage traits, implemented once for SQLite and PostgreSQL.
+//! The SQL of every storage concern, and its sqlx glue for PostgreSQL.
 //!
 //! Each file is one storage concern (users, applications, grants, tokens, ID tokens, device
 //! grants, keys and secrets, sessions and throttles, cleanup) and holds that concern's SQL as
 //! named `const`s, readable as they are, followed by a small `macro_rules!` that binds the
 //! parameters, runs each const on the right pool or transaction, and maps rows and errors.
-//! `impl_sql_store!` expands them all for `SqliteStore` and `PgStore`.
+//! `impl_sql_store!` expands them all for `PgStore`. SQLite runs the same constants through
+//! rusqlite (`sqlite/`, one file per concern).
 //!
 //! Why macros and not generic functions over `sqlx::Database`: sqlx's drivers are distinct
 //! types, and a generic body needs a bound for every bound parameter type, row type and
@@ -36,12 +37,6 @@ pub(crate) trait SqlBackend {
     const NAME: &'static str;
     /// `CleanupStore::single_writer`: one writer for the whole database.
     const SINGLE_WRITER: bool;
-}
-
-impl SqlBackend for crate::SqliteStore {
-    type Db = sqlx::Sqlite;
-    const NAME: &'static str = "sqlite";
-    const SINGLE_WRITER: bool = true;
 }
 
 impl SqlBackend for crate::PgStore {

@@ -103,6 +103,31 @@ pub(crate) const SELECT_ACCESS_TOKEN_WITH_OWNERS: &str = "SELECT t.*, \
      LEFT JOIN oauth_toolkit_user u ON u.id = t.user_id \
      WHERE t.token_checksum = $1";
 
+/// The first step of a refresh: the refresh token with its access token, in one read.
+pub(crate) const SELECT_REFRESH_TOKEN_WITH_ACCESS_TOKEN: &str = "SELECT r.*, \
+     a.id AS a_id, a.user_id AS a_user_id, \
+     a.source_refresh_token_id AS a_source_refresh_token_id, a.token AS a_token, \
+     a.token_checksum AS a_token_checksum, a.id_token_id AS a_id_token_id, \
+     a.application_id AS a_application_id, a.expires AS a_expires, a.scope AS a_scope, \
+     a.token_family AS a_token_family, a.created AS a_created, a.updated AS a_updated \
+     FROM oauth2_provider_refreshtoken r \
+     LEFT JOIN oauth2_provider_accesstoken a ON a.id = r.access_token_id \
+     WHERE r.token_checksum = $1";
+
+/// The single-use gate of rotation: revoke and unbind the refresh token only if it is still
+/// live and still bound to the access token that was read (`$3`). Of racing callers one
+/// gets its id back, the others nothing.
+pub(crate) const CLAIM_REFRESH_TOKEN_FOR_ROTATION: &str =
+    "UPDATE oauth2_provider_refreshtoken SET revoked = $2, updated = $2, access_token_id = NULL \
+     WHERE id = $1 AND revoked IS NULL AND access_token_id = $3 RETURNING id";
+
+/// Rotation gives the old access token's row the new token: the old value stops working in
+/// the same statement that writes the new one.
+pub(crate) const TAKE_OVER_ACCESS_TOKEN: &str =
+    "UPDATE oauth2_provider_accesstoken SET token = $2, token_checksum = $3, \
+     id_token_id = $4, expires = $5, scope = $6, source_refresh_token_id = $7, \
+     created = $8, updated = $8 WHERE id = $1 RETURNING *";
+
 /// A token family as stored: hyphenated text.
 pub(crate) fn family(f: Option<Uuid>) -> Option<String> {
     f.map(|u| u.hyphenated().to_string())
@@ -211,7 +236,7 @@ macro_rules! impl_token_store {
             use uuid::Uuid;
 
             use crate::error::{map_err, unstorable};
-            use crate::rows::{AccessTokenRow, RefreshTokenRow};
+            use crate::rows::{AccessTokenRow, RefreshTokenRow, RefreshTokenWithAccessRow};
             use crate::sql::tokens::*;
             use crate::stats::counted;
             use crate::time_codec::to_db;
@@ -223,55 +248,95 @@ macro_rules! impl_token_store {
                     pair: NewTokenPair,
                     now: OffsetDateTime,
                 ) -> Result<IssuedTokens, StoreError> {
-                    // SQLite commits concurrent issuances together (group_commit.rs);
-                    // PostgreSQL writes each at once (`issue_now`).
+                    // PostgreSQL flushes concurrent commits together by itself.
                     self.issue_token_pair(pair, now).await
                 }
 
                 async fn rotate_refresh_token(
                     &self,
                     old_refresh_id: Id,
+                    old_access_id: Id,
                     pair: NewTokenPair,
                     now: OffsetDateTime,
                 ) -> Result<Rotation, StoreError> {
-                    let mut tx = counted(&self.write).begin().await.map_err(map_err)?;
-                    let claimed = sqlx::query_scalar::<_, Option<i64>>(REVOKE_REFRESH_TOKEN_ONCE)
-                        .bind(old_refresh_id)
-                        .bind(to_db(now))
-                        .fetch_optional(counted(&mut *tx))
-                        .await
-                        .map_err(map_err)?;
-                    let Some(old_access) = claimed else {
-                        tx.rollback().await.map_err(map_err)?;
-                        let existing = sqlx::query_as::<_, RefreshTokenRow>(SELECT_REFRESH_TOKEN)
-                            .bind(old_refresh_id)
-                            .fetch_optional(counted(&self.write))
-                            .await
-                            .map_err(map_err)?;
-                        return Ok(match existing {
-                            Some(_) => Rotation::AlreadyRevoked,
-                            None => Rotation::Missing,
-                        });
-                    };
-                    if let Some(old_access) = old_access {
-                        sqlx::query(DELETE_ACCESS_TOKEN)
-                            .bind(old_access)
-                            .execute(counted(&mut *tx))
-                            .await
-                            .map_err(map_err)?;
-                    }
-                    let mut access = pair.access;
-                    access.source_refresh_token_id = Some(old_refresh_id);
-                    let at = Self::insert_access_token(&mut *tx, access, now).await?;
                     let Some(refresh) = pair.refresh else {
                         return Err(StoreError::Backend(
                             "rotation without a new refresh token".into(),
                         ));
                     };
-                    let rt =
-                        Self::insert_refresh_token(&mut *tx, refresh, Some(at.id), now).await?;
+                    let mut tx = counted(&self.write).begin().await.map_err(map_err)?;
+                    // The conditional UPDATE is the single-use gate (a racing rotation waits
+                    // for this row and then finds `revoked` set).
+                    let claimed = sqlx::query_scalar::<_, i64>(CLAIM_REFRESH_TOKEN_FOR_ROTATION)
+                        .bind(old_refresh_id)
+                        .bind(to_db(now))
+                        .bind(old_access_id)
+                        .fetch_optional(counted(&mut *tx))
+                        .await
+                        .map_err(map_err)?;
+                    if claimed.is_none() {
+                        tx.rollback().await.map_err(map_err)?;
+                        let existing = sqlx::query_as::<_, RefreshTokenRow>(SELECT_REFRESH_TOKEN)
+                            .bind(old_refresh_id)
+                            .fetch_optional(counted(&self.write))
+                            .await
+                            .map_err(map_err)?
+                            .map(RefreshToken::try_from)
+                            .transpose()?;
+                        return Ok(match existing {
+                            Some(rt) if rt.is_revoked() => Rotation::AlreadyRevoked,
+                            _ => Rotation::Missing,
+                        });
+                    }
+                    let a = pair.access;
+                    let taken = sqlx::query_as::<_, AccessTokenRow>(TAKE_OVER_ACCESS_TOKEN)
+                        .bind(old_access_id)
+                        .bind(a.token)
+                        .bind(a.token_checksum)
+                        .bind(a.id_token_id)
+                        .bind(to_db(a.expires))
+                        .bind(a.scope)
+                        .bind(old_refresh_id)
+                        .bind(to_db(now))
+                        .fetch_optional(counted(&mut *tx))
+                        .await
+                        .map_err(map_err)?;
+                    let Some(at) = taken else {
+                        // Cannot happen while the claim holds the refresh token's row.
+                        tx.rollback().await.map_err(map_err)?;
+                        return Ok(Rotation::Missing);
+                    };
+                    let at = AccessToken::try_from(at)?;
+                    let rt = match Self::insert_refresh_token(&mut *tx, refresh, Some(at.id), now)
+                        .await
+                    {
+                        Ok(rt) => rt,
+                        Err(StoreError::MissingReference(_)) => {
+                            tx.rollback().await.map_err(map_err)?;
+                            return Ok(Rotation::Missing);
+                        }
+                        Err(e) => return Err(e),
+                    };
                     counted(tx).commit().await.map_err(map_err)?;
                     Ok(Rotation::Rotated(Box::new((at, rt))))
+                }
+
+                async fn find_refresh_token_with_access_token(
+                    &self,
+                    checksum: &str,
+                ) -> Result<Option<(RefreshToken, Option<AccessToken>)>, StoreError> {
+                    if unstorable(checksum) {
+                        return Ok(None);
+                    }
+                    sqlx::query_as::<_, RefreshTokenWithAccessRow>(
+                        SELECT_REFRESH_TOKEN_WITH_ACCESS_TOKEN,
+                    )
+                    .bind(checksum)
+                    .fetch_optional(counted(&self.read))
+                    .await
+                    .map_err(map_err)?
+                    .map(TryFrom::try_from)
+                    .transpose()
                 }
 
                 async fn replace_access_token(

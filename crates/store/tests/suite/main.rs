@@ -138,6 +138,7 @@ backends!(
     grants::grant_consumed_once_under_race,
     tokens::refresh_token_claimed_once_under_race,
     tokens::refresh_token_revoked_once_under_race,
+    tokens::refresh_token_rotated_once_under_race,
     grants::id_tokens_cascade_to_access_tokens,
     device::device_grants,
     device::device_grant_taken_once_under_race,

@@ -436,3 +436,126 @@ pub(super) async fn refresh_token_revoked_once_under_race(db: &Database) {
     assert_eq!(revoked, 1);
     assert!(store.get_access_token(at.id).await.unwrap().is_none());
 }
+
+pub(super) async fn refresh_token_rotated_once_under_race(db: &Database) {
+    let store = db.store();
+    let u = user(&*store, "u").await;
+    let a = app(&*store, Some(&u)).await;
+    let family = Some(Uuid::new_v4());
+    let (old_value, mut at) = new_access(Some(&u), &a, t0() + Duration::hours(1));
+    at.token_family = family;
+    let (at, rt) = store
+        .issue_tokens(
+            NewTokenPair {
+                access: at,
+                refresh: Some(new_refresh(&u, &a, None, family)),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let rt = rt.unwrap();
+    // The joined read of a refresh: the refresh token with its access token.
+    let (found, bound) = store
+        .find_refresh_token_with_access_token(&rt.token_checksum)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id, bound.as_ref().map(|b| b.id)),
+        (rt.id, Some(at.id))
+    );
+    assert!(store
+        .find_refresh_token_with_access_token("no such checksum")
+        .await
+        .unwrap()
+        .is_none());
+
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let (value, mut access) = new_access(Some(&u), &a, t0() + Duration::hours(2));
+            access.token_family = family;
+            access.scope = "read".into();
+            let pair = NewTokenPair {
+                access,
+                refresh: Some(new_refresh(&u, &a, None, family)),
+            };
+            let now = t0() + Duration::milliseconds(i);
+            tokio::spawn(async move {
+                (
+                    value,
+                    store
+                        .rotate_refresh_token(rt.id, at.id, pair, now)
+                        .await
+                        .unwrap(),
+                )
+            })
+        })
+        .collect();
+    let mut rotated = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            (value, Rotation::Rotated(pair)) => rotated.push((value, *pair)),
+            (_, other) => assert_eq!(other, Rotation::AlreadyRevoked),
+        }
+    }
+    assert_eq!(rotated.len(), 1, "exactly one rotation wins");
+    let (new_value, (new_at, new_rt)) = rotated.remove(0);
+    assert_eq!(new_at.source_refresh_token_id, Some(rt.id));
+    assert_eq!(new_at.scope, "read");
+    assert_eq!(new_rt.access_token_id, Some(new_at.id));
+    // The old value is gone at once; the new one is found, bound to the new refresh token.
+    assert!(store
+        .find_access_token(&token_checksum(&old_value))
+        .await
+        .unwrap()
+        .is_none());
+    let live = store
+        .find_access_token(&token_checksum(&new_value))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.id, new_at.id);
+    let old = store.get_refresh_token(rt.id).await.unwrap().unwrap();
+    assert!(old.is_revoked());
+    assert_eq!(
+        old.access_token_id, None,
+        "the old refresh token is unbound"
+    );
+    assert_eq!(
+        store
+            .find_access_token_by_source(rt.id)
+            .await
+            .unwrap()
+            .map(|t| t.id),
+        Some(new_at.id)
+    );
+    // A live refresh token bound to another access token is not rotated.
+    let (_, other) = new_access(Some(&u), &a, t0() + Duration::hours(1));
+    let other = store.create_access_token(other, t0()).await.unwrap();
+    let pair = NewTokenPair {
+        access: new_access(Some(&u), &a, t0() + Duration::hours(1)).1,
+        refresh: Some(new_refresh(&u, &a, None, family)),
+    };
+    assert_eq!(
+        store
+            .rotate_refresh_token(new_rt.id, other.id, pair.clone(), t0())
+            .await
+            .unwrap(),
+        Rotation::Missing
+    );
+    assert!(!store
+        .get_refresh_token(new_rt.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .is_revoked());
+    assert_eq!(
+        store
+            .rotate_refresh_token(rt.id + 999, at.id, pair, t0())
+            .await
+            .unwrap(),
+        Rotation::Missing
+    );
+}
