@@ -5,7 +5,7 @@ use oauth_toolkit_core::models::*;
 use oauth_toolkit_core::store::StoreError;
 use uuid::Uuid;
 
-use crate::sqlite::connection::FromSqliteRow;
+use crate::sqlite::connection::{column, FromSqliteRow};
 use crate::time_codec::from_db;
 
 /// A row struct that both drivers read by column name: sqlx's `FromRow` (PostgreSQL) and
@@ -17,11 +17,27 @@ macro_rules! db_row {
             $($field: $ty,)*
         }
 
+        impl $name {
+            /// The struct from the columns of `row` starting at `first`.
+            #[allow(unused_assignments)]
+            pub(crate) fn from_sqlite_row_at(
+                row: &rusqlite::Row<'_>,
+                first: usize,
+            ) -> rusqlite::Result<Self> {
+                let mut i = first;
+                Ok(Self {
+                    $($field: {
+                        let value = column(row, i, stringify!($field))?;
+                        i += 1;
+                        value
+                    },)*
+                })
+            }
+        }
+
         impl FromSqliteRow for $name {
             fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-                Ok(Self {
-                    $($field: row.get(stringify!($field))?,)*
-                })
+                Self::from_sqlite_row_at(row, 0)
             }
         }
     };
@@ -199,33 +215,33 @@ pub(crate) struct AccessTokenWithOwnersRow {
 impl FromSqliteRow for AccessTokenWithOwnersRow {
     fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
-            token: AccessTokenRow::from_sqlite_row(row)?,
-            a_id: row.get("a_id")?,
-            a_client_id: row.get("a_client_id")?,
-            a_user_id: row.get("a_user_id")?,
-            a_redirect_uris: row.get("a_redirect_uris")?,
-            a_post_logout_redirect_uris: row.get("a_post_logout_redirect_uris")?,
-            a_client_type: row.get("a_client_type")?,
-            a_authorization_grant_type: row.get("a_authorization_grant_type")?,
-            a_client_secret: row.get("a_client_secret")?,
-            a_hash_client_secret: row.get("a_hash_client_secret")?,
-            a_name: row.get("a_name")?,
-            a_skip_authorization: row.get("a_skip_authorization")?,
-            a_algorithm: row.get("a_algorithm")?,
-            a_allowed_origins: row.get("a_allowed_origins")?,
-            a_created: row.get("a_created")?,
-            a_updated: row.get("a_updated")?,
-            u_id: row.get("u_id")?,
-            u_username: row.get("u_username")?,
-            u_email: row.get("u_email")?,
-            u_first_name: row.get("u_first_name")?,
-            u_last_name: row.get("u_last_name")?,
-            u_password: row.get("u_password")?,
-            u_is_active: row.get("u_is_active")?,
-            u_is_staff: row.get("u_is_staff")?,
-            u_is_superuser: row.get("u_is_superuser")?,
-            u_date_joined: row.get("u_date_joined")?,
-            u_last_login: row.get("u_last_login")?,
+            token: AccessTokenRow::from_sqlite_row_at(row, 0)?,
+            a_id: column(row, 12, "a_id")?,
+            a_client_id: column(row, 13, "a_client_id")?,
+            a_user_id: column(row, 14, "a_user_id")?,
+            a_redirect_uris: column(row, 15, "a_redirect_uris")?,
+            a_post_logout_redirect_uris: column(row, 16, "a_post_logout_redirect_uris")?,
+            a_client_type: column(row, 17, "a_client_type")?,
+            a_authorization_grant_type: column(row, 18, "a_authorization_grant_type")?,
+            a_client_secret: column(row, 19, "a_client_secret")?,
+            a_hash_client_secret: column(row, 20, "a_hash_client_secret")?,
+            a_name: column(row, 21, "a_name")?,
+            a_skip_authorization: column(row, 22, "a_skip_authorization")?,
+            a_algorithm: column(row, 23, "a_algorithm")?,
+            a_allowed_origins: column(row, 24, "a_allowed_origins")?,
+            a_created: column(row, 25, "a_created")?,
+            a_updated: column(row, 26, "a_updated")?,
+            u_id: column(row, 27, "u_id")?,
+            u_username: column(row, 28, "u_username")?,
+            u_email: column(row, 29, "u_email")?,
+            u_first_name: column(row, 30, "u_first_name")?,
+            u_last_name: column(row, 31, "u_last_name")?,
+            u_password: column(row, 32, "u_password")?,
+            u_is_active: column(row, 33, "u_is_active")?,
+            u_is_staff: column(row, 34, "u_is_staff")?,
+            u_is_superuser: column(row, 35, "u_is_superuser")?,
+            u_date_joined: column(row, 36, "u_date_joined")?,
+            u_last_login: column(row, 37, "u_last_login")?,
         })
     }
 }
@@ -343,19 +359,19 @@ pub(crate) struct RefreshTokenWithAccessRow {
 impl FromSqliteRow for RefreshTokenWithAccessRow {
     fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
-            refresh: RefreshTokenRow::from_sqlite_row(row)?,
-            a_id: row.get("a_id")?,
-            a_user_id: row.get("a_user_id")?,
-            a_source_refresh_token_id: row.get("a_source_refresh_token_id")?,
-            a_token: row.get("a_token")?,
-            a_token_checksum: row.get("a_token_checksum")?,
-            a_id_token_id: row.get("a_id_token_id")?,
-            a_application_id: row.get("a_application_id")?,
-            a_expires: row.get("a_expires")?,
-            a_scope: row.get("a_scope")?,
-            a_token_family: row.get("a_token_family")?,
-            a_created: row.get("a_created")?,
-            a_updated: row.get("a_updated")?,
+            refresh: RefreshTokenRow::from_sqlite_row_at(row, 0)?,
+            a_id: column(row, 10, "a_id")?,
+            a_user_id: column(row, 11, "a_user_id")?,
+            a_source_refresh_token_id: column(row, 12, "a_source_refresh_token_id")?,
+            a_token: column(row, 13, "a_token")?,
+            a_token_checksum: column(row, 14, "a_token_checksum")?,
+            a_id_token_id: column(row, 15, "a_id_token_id")?,
+            a_application_id: column(row, 16, "a_application_id")?,
+            a_expires: column(row, 17, "a_expires")?,
+            a_scope: column(row, 18, "a_scope")?,
+            a_token_family: column(row, 19, "a_token_family")?,
+            a_created: column(row, 20, "a_created")?,
+            a_updated: column(row, 21, "a_updated")?,
         })
     }
 }

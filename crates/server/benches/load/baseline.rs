@@ -1,7 +1,15 @@
-//! The bare axum server: same stack (axum, tokio, sqlx), no OAuth.
+//! The bare axum server: same stack (axum, tokio), no OAuth, and a database layer no heavier
+//! than the lean yardstick's (`../shared/bench/lean-server`), so that ours ÷ baseline shows
+//! what the provider costs on top of the cheapest server doing the same database work.
+//!
+//! SQLite goes through rusqlite, as the lean server: WAL with `synchronous=NORMAL`, one writer
+//! connection behind a `std::sync::Mutex` (writes are serialised in-process instead of spinning
+//! on `SQLITE_BUSY`), one read-only connection per blocking-pool thread, every call on
+//! `spawn_blocking`, statements prepared once per connection (`prepare_cached`). PostgreSQL
+//! stays on an sqlx pool of 8.
 
-use std::str::FromStr;
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -11,16 +19,32 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use sha2::Digest;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+const INSERT: &str = "INSERT INTO oauth2_provider_accesstoken (token, token_checksum, \
+                      application_id, expires, scope, created, updated) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $6)";
+/// The one SELECT: the token row by checksum → (scope, expires).
+const SELECT: &str =
+    "SELECT scope, expires FROM oauth2_provider_accesstoken WHERE token_checksum = $1";
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+thread_local! {
+    /// This blocking-pool thread's read-only connection (WAL readers block neither the
+    /// writer nor each other), opened on its first SELECT.
+    static READER: RefCell<Option<Connection>> = const { RefCell::new(None) };
+}
+
+/// The SQLite file and its one writer; readers are [`READER`].
+struct Sqlite {
+    path: String,
+    writer: Mutex<Connection>,
+}
 
 enum Db {
-    /// As the provider's store: WAL, synchronous=FULL, one writer connection.
-    Sqlite {
-        read: sqlx::SqlitePool,
-        write: sqlx::SqlitePool,
-    },
+    Sqlite(Arc<Sqlite>),
     Pg(sqlx::PgPool),
 }
 
@@ -80,22 +104,15 @@ async fn token(
         return StatusCode::BAD_REQUEST.into_response();
     }
     let token = uuid::Uuid::new_v4().simple().to_string();
-    let sql = "INSERT INTO oauth2_provider_accesstoken (token, token_checksum, \
-               application_id, expires, scope, created, updated) \
-               VALUES ($1, $2, $3, $4, $5, $6, $6)";
     let now = now_micros();
     let done = match &app.db {
-        Db::Sqlite { write, .. } => sqlx::query(sql)
-            .bind(&token)
-            .bind(checksum(&token))
-            .bind(app.application_id)
-            .bind(now + 36_000_000_000)
-            .bind("read write")
-            .bind(now)
-            .execute(write)
-            .await
-            .is_ok(),
-        Db::Pg(pool) => sqlx::query(sql)
+        Db::Sqlite(db) => {
+            let (db, token, id) = (db.clone(), token.clone(), app.application_id);
+            tokio::task::spawn_blocking(move || db.insert(&token, id, now))
+                .await
+                .is_ok_and(|r| r.is_ok())
+        }
+        Db::Pg(pool) => sqlx::query(INSERT)
             .bind(&token)
             .bind(checksum(&token))
             .bind(app.application_id)
@@ -116,17 +133,57 @@ async fn token(
     ))
 }
 
-/// The one SELECT: the token row by checksum → (scope, expires).
+impl Sqlite {
+    /// The token's row, on the writer (SQLite numbers `$N` parameters in order of first
+    /// appearance, so the PostgreSQL text serves it too).
+    fn insert(&self, token: &str, application_id: i64, now: i64) -> rusqlite::Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        conn.prepare_cached(INSERT)?.execute(params![
+            token,
+            checksum(token),
+            application_id,
+            now + 36_000_000_000,
+            "read write",
+            now
+        ])?;
+        Ok(())
+    }
+
+    /// [`SELECT`] on this thread's reader, opened on its first use.
+    fn select(&self, checksum: &str) -> rusqlite::Result<Option<(String, i64)>> {
+        READER.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let conn = match &mut *slot {
+                Some(conn) => conn,
+                empty => empty.insert(open_reader(&self.path)?),
+            };
+            let mut stmt = conn.prepare_cached(SELECT)?;
+            stmt.query_row(params![checksum], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+    }
+}
+
+fn open_reader(path: &str) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
 async fn select(app: &App, token: &str) -> Option<(String, i64)> {
-    let sql = "SELECT scope, expires FROM oauth2_provider_accesstoken WHERE token_checksum = $1";
     let c = checksum(token);
     match &app.db {
-        Db::Sqlite { read, .. } => sqlx::query_as(sql)
-            .bind(c)
-            .fetch_optional(read)
-            .await
-            .ok()?,
-        Db::Pg(pool) => sqlx::query_as(sql)
+        Db::Sqlite(db) => {
+            let db = db.clone();
+            tokio::task::spawn_blocking(move || db.select(&c))
+                .await
+                .ok()?
+                .ok()?
+        }
+        Db::Pg(pool) => sqlx::query_as(SELECT)
             .bind(c)
             .fetch_optional(pool)
             .await
@@ -185,40 +242,57 @@ pub fn main(url: &str) {
     rt.block_on(serve(url));
 }
 
+/// The file of a `sqlite://PATH?mode=…` URL.
+fn sqlite_path(url: &str) -> String {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .expect("sqlite URL");
+    rest.split_once('?')
+        .map_or(rest, |(path, _)| path)
+        .to_string()
+}
+
+/// The writer: it switches the file to WAL mode, `synchronous=NORMAL` as the lean server.
+fn open_writer(path: &str) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    assert!(mode.eq_ignore_ascii_case("wal"), "journal_mode {mode}");
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
 async fn serve(url: &str) {
-    let db = if url.starts_with("sqlite:") {
-        let base = SqliteConnectOptions::from_str(url)
-            .expect("url")
-            .busy_timeout(Duration::from_secs(30))
-            .synchronous(SqliteSynchronous::Full)
-            .journal_mode(SqliteJournalMode::Wal);
-        Db::Sqlite {
-            write: SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(base.clone())
-                .await
-                .expect("write pool"),
-            read: SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(base)
-                .await
-                .expect("read pool"),
-        }
-    } else {
-        Db::Pg(
-            PgPoolOptions::new()
-                .max_connections(8)
-                .connect(url)
-                .await
-                .expect("pool"),
-        )
-    };
     let sql = "SELECT id FROM oauth2_provider_application";
-    let application_id: i64 = match &db {
-        Db::Sqlite { read, .. } => sqlx::query_scalar(sql).fetch_one(read).await,
-        Db::Pg(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-    }
-    .expect("application");
+    let (db, application_id) = if url.starts_with("sqlite:") {
+        let path = sqlite_path(url);
+        let (path, writer, application_id) = tokio::task::spawn_blocking(move || {
+            let writer = open_writer(&path).expect("sqlite writer");
+            let id: i64 = writer
+                .query_row(sql, [], |r| r.get(0))
+                .expect("application");
+            (path, writer, id)
+        })
+        .await
+        .expect("sqlite setup");
+        let writer = Mutex::new(writer);
+        (
+            Db::Sqlite(Arc::new(Sqlite { path, writer })),
+            application_id,
+        )
+    } else {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect(url)
+            .await
+            .expect("pool");
+        let id: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&pool)
+            .await
+            .expect("application");
+        (Db::Pg(pool), id)
+    };
     let sizes: Vec<usize> = std::env::var("LOAD_BENCH_SIZES")
         .unwrap_or_default()
         .split(',')

@@ -70,7 +70,7 @@ pub(crate) async fn password_grant(base: &str, app: &(String, String)) -> serde_
 }
 
 /// The browser's side of a session: cookies by name.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Jar(HashMap<String, String>);
 
 impl Jar {
@@ -110,14 +110,13 @@ pub(crate) async fn code_flow(
     base: &str,
     app: &(String, String),
 ) -> Option<()> {
+    let mut jar = sign_in(client, base).await?;
+    signed_in_code_flow(client, base, app, &mut jar).await
+}
+
+/// The login page and its POST: the session cookies of a signed-in alice.
+pub(crate) async fn sign_in(client: &reqwest::Client, base: &str) -> Option<Jar> {
     let mut jar = Jar::default();
-    let verifier = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    let challenge =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&verifier));
     let login = format!("{base}/accounts/login/");
     let r = client.get(&login).send().await.ok()?;
     jar.store(&r);
@@ -138,6 +137,23 @@ pub(crate) async fn code_flow(
         return None;
     }
     jar.store(&r);
+    Some(jar)
+}
+
+/// The flow of a user already signed in (`jar`): consent page, consent POST, code exchange.
+pub(crate) async fn signed_in_code_flow(
+    client: &reqwest::Client,
+    base: &str,
+    app: &(String, String),
+    jar: &mut Jar,
+) -> Option<()> {
+    let verifier = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&verifier));
     let query = [
         ("response_type", "code"),
         ("client_id", app.0.as_str()),

@@ -68,7 +68,7 @@ impl ApplicationStore for SqliteStore {
         &self,
         user_id: Id,
     ) -> Result<Vec<Application>, StoreError> {
-        self.read(move |c| c.all::<ApplicationRow>(LIST_APPLICATIONS_FOR_USER, &[&user_id]))
+        self.scan(move |c| c.all::<ApplicationRow>(LIST_APPLICATIONS_FOR_USER, &[&user_id]))
             .await?
             .into_iter()
             .map(Application::try_from)

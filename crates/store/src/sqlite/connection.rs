@@ -108,6 +108,17 @@ pub(crate) trait FromSqliteRow: Sized {
     fn from_sqlite_row(row: &Row<'_>) -> rusqlite::Result<Self>;
 }
 
+/// Column `name` of `row`, looked for first at index `guess`: row structs list their fields
+/// in the order of the SELECT, so the guess nearly always hits (one comparison instead of a
+/// search of every column name); a miss falls back to the search.
+pub(crate) fn column<T: FromSql>(row: &Row<'_>, guess: usize, name: &str) -> rusqlite::Result<T> {
+    if row.as_ref().column_name(guess).is_ok_and(|n| n == name) {
+        row.get(guess)
+    } else {
+        row.get(name)
+    }
+}
+
 /// The `$N` placeholder names, in order: `sql/` numbers its parameters `$1…`, which SQLite
 /// takes as names, so each value is bound to the index of its name (a name may repeat).
 const NAMES: [&str; 16] = [

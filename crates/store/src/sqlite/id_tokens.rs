@@ -61,7 +61,7 @@ impl IdTokenStore for SqliteStore {
         application_id: Id,
         now: OffsetDateTime,
     ) -> Result<Vec<IdToken>, StoreError> {
-        self.read(move |c| {
+        self.scan(move |c| {
             c.all::<IdTokenRow>(
                 LIST_LIVE_ID_TOKENS,
                 &[&user_id, &application_id, &to_db(now)],

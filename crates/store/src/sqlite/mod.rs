@@ -3,8 +3,8 @@
 //!
 //! - One write connection, owned by a thread of its own that commits the writes queued while
 //!   it works in one transaction ([`writer`]).
-//! - Read connections used on tokio's blocking threads ([`readers`]); WAL mode lets them
-//!   run beside the writer.
+//! - Read connections ([`readers`]): a point read runs on the calling thread, a read of many
+//!   rows on tokio's blocking threads; WAL mode lets them run beside the writer.
 //! - Each connection keeps every statement of `sql/` prepared.
 //! - A busy timeout for other processes (a CLI command beside `serve`).
 //!
@@ -71,8 +71,23 @@ impl SqliteStore {
         .map_err(|e| StoreError::Backend(format!("opening SQLite did not finish: {e}").into()))?
     }
 
-    /// Run `work` on a read connection.
+    /// Run `work`, a point read (a row by its key), on a read connection, on this thread.
+    ///
+    /// Such a read takes microseconds in WAL mode, where a reader never waits for the writer;
+    /// handing it to a blocking thread and back costs several times that in thread wake-ups.
     pub(crate) async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.readers {
+            Some(readers) => readers.read_now(work),
+            None => self.writer.write(Shape::One, work).await,
+        }
+    }
+
+    /// Run `work`, a read of many rows, on a read connection on a blocking thread.
+    pub(crate) async fn scan<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,

@@ -245,7 +245,7 @@ impl TokenStore for SqliteStore {
         application_id: Id,
         now: OffsetDateTime,
     ) -> Result<Vec<AccessToken>, StoreError> {
-        self.read(move |c| {
+        self.scan(move |c| {
             c.all::<AccessTokenRow>(
                 LIST_LIVE_ACCESS_TOKENS,
                 &[&user_id, &application_id, &to_db(now)],
@@ -287,7 +287,7 @@ impl TokenStore for SqliteStore {
         &self,
         user_id: Id,
     ) -> Result<Vec<AccessToken>, StoreError> {
-        self.read(move |c| c.all::<AccessTokenRow>(LIST_ACCESS_TOKENS_FOR_USER, &[&user_id]))
+        self.scan(move |c| c.all::<AccessTokenRow>(LIST_ACCESS_TOKENS_FOR_USER, &[&user_id]))
             .await?
             .into_iter()
             .map(AccessToken::try_from)
