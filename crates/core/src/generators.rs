@@ -1,7 +1,7 @@
 //! Random identifiers and secrets, all from the operating system's CSPRNG.
 
-use rand::rngs::OsRng;
-use rand::Rng;
+use rand::rngs::{OsRng, StdRng};
+use rand::{Rng, SeedableRng};
 
 /// DOT's `UNICODE_ASCII_CHARACTER_SET`: letters and digits.
 pub const ALPHANUMERIC: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -9,15 +9,16 @@ pub const ALPHANUMERIC: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV
 /// Length of opaque access/refresh tokens, codes and device codes (oauthlib: 30).
 pub const TOKEN_LENGTH: usize = 30;
 
-/// `length` characters drawn uniformly from `alphabet` with the OS RNG.
-/// An empty alphabet yields an empty string rather than panicking; settings validation
-/// rejects empty alphabets before they get here.
+/// `length` characters drawn uniformly from `alphabet`, from 256 bits of fresh OS randomness
+/// (one `getrandom` call) stretched by ChaCha12; drawing every character from the OS costs
+/// one system call each. An empty alphabet yields an empty string rather than panicking;
+/// settings validation rejects empty alphabets before they get here.
 pub fn random_string(length: usize, alphabet: &str) -> String {
     let chars: Vec<char> = alphabet.chars().collect();
     if chars.is_empty() {
         return String::new();
     }
-    let mut rng = OsRng;
+    let mut rng = StdRng::from_seed(OsRng.gen());
     (0..length)
         .map(|_| chars[rng.gen_range(0..chars.len())])
         .collect()

@@ -337,9 +337,10 @@ impl TryFrom<RefreshTokenRow> for RefreshToken {
     }
 }
 
-/// `SELECT r.*, a.… AS a_…` of a refresh token left-joined to its access token.
+/// `SELECT r.*, a.… AS a_…, u.… AS u_…` of a refresh token left-joined to its access token
+/// and its user.
 #[derive(sqlx::FromRow)]
-pub(crate) struct RefreshTokenWithAccessRow {
+pub(crate) struct RefreshTokenWithOwnersRow {
     #[sqlx(flatten)]
     refresh: RefreshTokenRow,
     a_id: Option<i64>,
@@ -354,9 +355,20 @@ pub(crate) struct RefreshTokenWithAccessRow {
     a_token_family: Option<String>,
     a_created: Option<i64>,
     a_updated: Option<i64>,
+    u_id: Option<i64>,
+    u_username: Option<String>,
+    u_email: Option<String>,
+    u_first_name: Option<String>,
+    u_last_name: Option<String>,
+    u_password: Option<String>,
+    u_is_active: Option<bool>,
+    u_is_staff: Option<bool>,
+    u_is_superuser: Option<bool>,
+    u_date_joined: Option<i64>,
+    u_last_login: Option<i64>,
 }
 
-impl FromSqliteRow for RefreshTokenWithAccessRow {
+impl FromSqliteRow for RefreshTokenWithOwnersRow {
     fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
             refresh: RefreshTokenRow::from_sqlite_row_at(row, 0)?,
@@ -372,13 +384,24 @@ impl FromSqliteRow for RefreshTokenWithAccessRow {
             a_token_family: column(row, 19, "a_token_family")?,
             a_created: column(row, 20, "a_created")?,
             a_updated: column(row, 21, "a_updated")?,
+            u_id: column(row, 22, "u_id")?,
+            u_username: column(row, 23, "u_username")?,
+            u_email: column(row, 24, "u_email")?,
+            u_first_name: column(row, 25, "u_first_name")?,
+            u_last_name: column(row, 26, "u_last_name")?,
+            u_password: column(row, 27, "u_password")?,
+            u_is_active: column(row, 28, "u_is_active")?,
+            u_is_staff: column(row, 29, "u_is_staff")?,
+            u_is_superuser: column(row, 30, "u_is_superuser")?,
+            u_date_joined: column(row, 31, "u_date_joined")?,
+            u_last_login: column(row, 32, "u_last_login")?,
         })
     }
 }
 
-impl TryFrom<RefreshTokenWithAccessRow> for (RefreshToken, Option<AccessToken>) {
+impl TryFrom<RefreshTokenWithOwnersRow> for RefreshTokenWithOwners {
     type Error = StoreError;
-    fn try_from(r: RefreshTokenWithAccessRow) -> Result<Self, StoreError> {
+    fn try_from(r: RefreshTokenWithOwnersRow) -> Result<Self, StoreError> {
         let access = match r.a_id {
             None => None,
             Some(id) => Some(AccessToken::try_from(AccessTokenRow {
@@ -396,7 +419,27 @@ impl TryFrom<RefreshTokenWithAccessRow> for (RefreshToken, Option<AccessToken>) 
                 updated: joined(r.a_updated, "updated")?,
             })?),
         };
-        Ok((r.refresh.try_into()?, access))
+        let user = match r.u_id {
+            None => None,
+            Some(id) => Some(User::from(UserRow {
+                id,
+                username: joined(r.u_username, "username")?,
+                email: joined(r.u_email, "email")?,
+                first_name: joined(r.u_first_name, "first_name")?,
+                last_name: joined(r.u_last_name, "last_name")?,
+                password: joined(r.u_password, "password")?,
+                is_active: joined(r.u_is_active, "is_active")?,
+                is_staff: joined(r.u_is_staff, "is_staff")?,
+                is_superuser: joined(r.u_is_superuser, "is_superuser")?,
+                date_joined: joined(r.u_date_joined, "date_joined")?,
+                last_login: r.u_last_login,
+            })),
+        };
+        Ok(RefreshTokenWithOwners {
+            refresh: r.refresh.try_into()?,
+            access,
+            user,
+        })
     }
 }
 

@@ -11,14 +11,16 @@ use crate::context::Ctx;
 use crate::error::{ErrorCode, OAuthError};
 use crate::generators::generate_token;
 use crate::issuance::{mint, mint_successors, Issue, TokenResponse};
-use crate::models::{stored_token, Application, GrantType, NewRefreshToken, RefreshToken};
+use crate::models::{
+    stored_token, Application, GrantType, NewRefreshToken, RefreshToken, RefreshTokenWithOwners,
+};
 use crate::oidc::{attach_id_token, create_id_token, wants_id_token, IdTokenSpec};
 use crate::params::Params;
 use crate::scopes::{join_scopes, parse_scopes};
 use crate::store::Rotation;
 use crate::token_checksum::token_checksum;
 use crate::token_derivation::{Successor, SuccessorValues};
-use crate::user_status::user_allowed;
+use crate::user_status::token_owner_allowed;
 
 /// `grant_type=refresh_token` (RFC 6749 §6): new tokens for a refresh token.
 pub struct RefreshTokenGrant;
@@ -53,9 +55,13 @@ impl GrantHandler for RefreshTokenGrant {
             .single("refresh_token")?
             .ok_or_else(|| OAuthError::invalid_request("Missing refresh token parameter."))?;
         let requested_scope = params.single("scope")?;
-        let Some((rt, bound)) = ctx
+        let Some(RefreshTokenWithOwners {
+            refresh: rt,
+            access: bound,
+            user,
+        }) = ctx
             .store
-            .find_refresh_token_with_access_token(&token_checksum(value))
+            .find_refresh_token_with_owners(&token_checksum(value))
             .await?
         else {
             return Err(invalid_grant());
@@ -64,7 +70,7 @@ impl GrantHandler for RefreshTokenGrant {
             return Err(invalid_grant());
         }
         // A deactivated user's refresh tokens are refused, and kept for a re-activation.
-        if !user_allowed(ctx, rt.user_id).await? {
+        if !token_owner_allowed(ctx, Some(rt.user_id), user.as_ref()).await? {
             tracing::info!(client_id = %client.client_id, user_id = rt.user_id, "refresh token of an inactive user refused");
             return Err(invalid_grant());
         }

@@ -16,7 +16,7 @@ pub use application::{
 pub use device_grant::{DeviceGrant, DeviceGrantStatus, NewDeviceGrant};
 pub use grant::{CodeChallengeMethod, Grant, NewGrant};
 pub use id_token::{IdToken, NewIdToken};
-pub use refresh_token::{NewRefreshToken, RefreshToken};
+pub use refresh_token::{NewRefreshToken, RefreshToken, RefreshTokenWithOwners};
 pub use signing_key::{NewSigningKey, SigningKey};
 pub use user::{validate_username, NewUser, User};
 

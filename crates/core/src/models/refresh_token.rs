@@ -103,3 +103,15 @@ impl RefreshToken {
         self.revoked.is_some()
     }
 }
+
+/// A refresh token with the access token it is bound to and its user, read together (one
+/// statement in the bundled stores): the first step of every refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenWithOwners {
+    /// The refresh token row.
+    pub refresh: RefreshToken,
+    /// `None` when it is bound to no access token (revoked, or unbound).
+    pub access: Option<super::AccessToken>,
+    /// `None` when its user no longer exists.
+    pub user: Option<super::User>,
+}

@@ -85,9 +85,31 @@ pub trait Store:
     /// "sqlite" or "postgres", for logs.
     fn backend_name(&self) -> &'static str;
 
+    /// A refresh token by its SHA-256 hex digest, with the access token it is bound to and
+    /// its user, for the first step of every refresh. The default reads them one by one; the
+    /// bundled stores answer with a single statement (a join).
+    async fn find_refresh_token_with_owners(
+        &self,
+        checksum: &str,
+    ) -> Result<Option<RefreshTokenWithOwners>, StoreError> {
+        let Some(refresh) = self.find_refresh_token(checksum).await? else {
+            return Ok(None);
+        };
+        let access = match refresh.access_token_id {
+            Some(id) => self.get_access_token(id).await?,
+            None => None,
+        };
+        let user = self.get_user(refresh.user_id).await?;
+        Ok(Some(RefreshTokenWithOwners {
+            refresh,
+            access,
+            user,
+        }))
+    }
+
     /// The access token with this checksum and the application and user rows it names, for
     /// the hot paths (bearer validation, introspection). The default reads them one by one;
-    /// the sqlx store answers with a single statement (a join).
+    /// the bundled stores answer with a single statement (a join).
     async fn find_access_token_with_owners(
         &self,
         checksum: &str,

@@ -54,21 +54,7 @@ pub trait TokenStore: Send + Sync {
         pair: NewTokenPair,
         now: OffsetDateTime,
     ) -> Result<Rotation, StoreError>;
-    /// A refresh token by its SHA-256 hex digest, with the access token it is bound to, in
-    /// one read (the first step of every refresh).
-    async fn find_refresh_token_with_access_token(
-        &self,
-        checksum: &str,
-    ) -> Result<Option<(RefreshToken, Option<AccessToken>)>, StoreError> {
-        let Some(rt) = self.find_refresh_token(checksum).await? else {
-            return Ok(None);
-        };
-        let at = match rt.access_token_id {
-            Some(id) => self.get_access_token(id).await?,
-            None => None,
-        };
-        Ok(Some((rt, at)))
-    }
+
     /// Refresh without rotation (DOT): give the existing access token row a new value,
     /// expiry and scope, so the old value stops working at once.
     #[allow(clippy::too_many_arguments)]

@@ -347,6 +347,41 @@ async fn backend(s: &Settings, name: &str, url: &str, base_url: &str, example: &
         None,
     );
 
+    // (7) the same flow for users already signed in: consent page, consent POST, code
+    // exchange (one session per client, signed in before the window).
+    let jars: Arc<Vec<Mutex<Jar>>> = Arc::new({
+        let c = client();
+        let mut v = Vec::new();
+        for _ in 0..s.concurrency {
+            v.push(Mutex::new(sign_in(&c, &base).await.expect("sign in")));
+        }
+        v
+    });
+    let ours = measure(s, &probe, |secs| {
+        let (b, ac, jars) = (base.clone(), ac.clone(), jars.clone());
+        drive(s.concurrency, 0.0, secs, s.max_ops, client, move |c, i| {
+            let (b, ac, jars) = (b.clone(), ac.clone(), jars.clone());
+            async move {
+                let mut jar = match jars[i].lock() {
+                    Ok(j) => j.clone(),
+                    Err(_) => return false,
+                };
+                let ok = signed_in_code_flow(&c, &b, &ac, &mut jar).await.is_some();
+                if let Ok(mut j) = jars[i].lock() {
+                    *j = jar;
+                }
+                ok
+            }
+        })
+    })
+    .await;
+    row(
+        name,
+        "authorization code + PKCE, signed in (flows/s)",
+        &ours,
+        None,
+    );
+
     // (8) JWKS and discovery, against a static JSON handler of the same size.
     let ours = measure(s, &probe, |secs| {
         get_load(secs, s, format!("{base}/o/.well-known/jwks.json"), None)

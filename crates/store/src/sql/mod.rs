@@ -66,8 +66,10 @@ macro_rules! impl_sql_store {
             use oauth_toolkit_core::store::*;
 
             use crate::error::{map_err, unstorable};
-            use crate::rows::AccessTokenWithOwnersRow;
-            use crate::sql::tokens::SELECT_ACCESS_TOKEN_WITH_OWNERS;
+            use crate::rows::{AccessTokenWithOwnersRow, RefreshTokenWithOwnersRow};
+            use crate::sql::tokens::{
+                SELECT_ACCESS_TOKEN_WITH_OWNERS, SELECT_REFRESH_TOKEN_WITH_OWNERS,
+            };
             use crate::sql::{SqlBackend, PING};
             use crate::stats::counted;
 
@@ -83,6 +85,22 @@ macro_rules! impl_sql_store {
 
                 fn backend_name(&self) -> &'static str {
                     <Self as SqlBackend>::NAME
+                }
+
+                async fn find_refresh_token_with_owners(
+                    &self,
+                    checksum: &str,
+                ) -> Result<Option<RefreshTokenWithOwners>, StoreError> {
+                    if unstorable(checksum) {
+                        return Ok(None);
+                    }
+                    sqlx::query_as::<_, RefreshTokenWithOwnersRow>(SELECT_REFRESH_TOKEN_WITH_OWNERS)
+                        .bind(checksum)
+                        .fetch_optional(counted(&self.read))
+                        .await
+                        .map_err(map_err)?
+                        .map(RefreshTokenWithOwners::try_from)
+                        .transpose()
                 }
 
                 async fn find_access_token_with_owners(

@@ -103,15 +103,21 @@ pub(crate) const SELECT_ACCESS_TOKEN_WITH_OWNERS: &str = "SELECT t.*, \
      LEFT JOIN oauth_toolkit_user u ON u.id = t.user_id \
      WHERE t.token_checksum = $1";
 
-/// The first step of a refresh: the refresh token with its access token, in one read.
-pub(crate) const SELECT_REFRESH_TOKEN_WITH_ACCESS_TOKEN: &str = "SELECT r.*, \
+/// The first step of a refresh: the refresh token with its access token and user, in one read.
+pub(crate) const SELECT_REFRESH_TOKEN_WITH_OWNERS: &str = "SELECT r.*, \
      a.id AS a_id, a.user_id AS a_user_id, \
      a.source_refresh_token_id AS a_source_refresh_token_id, a.token AS a_token, \
      a.token_checksum AS a_token_checksum, a.id_token_id AS a_id_token_id, \
      a.application_id AS a_application_id, a.expires AS a_expires, a.scope AS a_scope, \
-     a.token_family AS a_token_family, a.created AS a_created, a.updated AS a_updated \
+     a.token_family AS a_token_family, a.created AS a_created, a.updated AS a_updated, \
+     u.id AS u_id, u.username AS u_username, u.email AS u_email, \
+     u.first_name AS u_first_name, u.last_name AS u_last_name, \
+     u.password AS u_password, u.is_active AS u_is_active, \
+     u.is_staff AS u_is_staff, u.is_superuser AS u_is_superuser, \
+     u.date_joined AS u_date_joined, u.last_login AS u_last_login \
      FROM oauth2_provider_refreshtoken r \
      LEFT JOIN oauth2_provider_accesstoken a ON a.id = r.access_token_id \
+     LEFT JOIN oauth_toolkit_user u ON u.id = r.user_id \
      WHERE r.token_checksum = $1";
 
 /// The single-use gate of rotation: revoke and unbind the refresh token only if it is still
@@ -236,7 +242,7 @@ macro_rules! impl_token_store {
             use uuid::Uuid;
 
             use crate::error::{map_err, unstorable};
-            use crate::rows::{AccessTokenRow, RefreshTokenRow, RefreshTokenWithAccessRow};
+            use crate::rows::{AccessTokenRow, RefreshTokenRow};
             use crate::sql::tokens::*;
             use crate::stats::counted;
             use crate::time_codec::to_db;
@@ -319,24 +325,6 @@ macro_rules! impl_token_store {
                     };
                     counted(tx).commit().await.map_err(map_err)?;
                     Ok(Rotation::Rotated(Box::new((at, rt))))
-                }
-
-                async fn find_refresh_token_with_access_token(
-                    &self,
-                    checksum: &str,
-                ) -> Result<Option<(RefreshToken, Option<AccessToken>)>, StoreError> {
-                    if unstorable(checksum) {
-                        return Ok(None);
-                    }
-                    sqlx::query_as::<_, RefreshTokenWithAccessRow>(
-                        SELECT_REFRESH_TOKEN_WITH_ACCESS_TOKEN,
-                    )
-                    .bind(checksum)
-                    .fetch_optional(counted(&self.read))
-                    .await
-                    .map_err(map_err)?
-                    .map(TryFrom::try_from)
-                    .transpose()
                 }
 
                 async fn replace_access_token(

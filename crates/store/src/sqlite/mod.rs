@@ -144,6 +144,26 @@ impl oauth_toolkit_core::store::Store for SqliteStore {
         "sqlite"
     }
 
+    async fn find_refresh_token_with_owners(
+        &self,
+        checksum: &str,
+    ) -> Result<Option<oauth_toolkit_core::models::RefreshTokenWithOwners>, StoreError> {
+        use connection::Run;
+        if crate::error::unstorable(checksum) {
+            return Ok(None);
+        }
+        let checksum = checksum.to_string();
+        self.read(move |c| {
+            c.opt::<crate::rows::RefreshTokenWithOwnersRow>(
+                crate::sql::tokens::SELECT_REFRESH_TOKEN_WITH_OWNERS,
+                &[&checksum],
+            )
+        })
+        .await?
+        .map(TryFrom::try_from)
+        .transpose()
+    }
+
     async fn find_access_token_with_owners(
         &self,
         checksum: &str,

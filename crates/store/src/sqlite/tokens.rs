@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::connection::Run;
 use super::SqliteStore;
 use crate::error::unstorable;
-use crate::rows::{AccessTokenRow, RefreshTokenRow, RefreshTokenWithAccessRow};
+use crate::rows::{AccessTokenRow, RefreshTokenRow};
 use crate::sql::tokens::*;
 use crate::time_codec::to_db;
 
@@ -165,22 +165,6 @@ impl TokenStore for SqliteStore {
             Err(StoreError::MissingReference(_)) => Ok(Rotation::Missing),
             other => other,
         }
-    }
-
-    async fn find_refresh_token_with_access_token(
-        &self,
-        checksum: &str,
-    ) -> Result<Option<(RefreshToken, Option<AccessToken>)>, StoreError> {
-        if unstorable(checksum) {
-            return Ok(None);
-        }
-        let checksum = checksum.to_string();
-        self.read(move |c| {
-            c.opt::<RefreshTokenWithAccessRow>(SELECT_REFRESH_TOKEN_WITH_ACCESS_TOKEN, &[&checksum])
-        })
-        .await?
-        .map(TryFrom::try_from)
-        .transpose()
     }
 
     async fn replace_access_token(

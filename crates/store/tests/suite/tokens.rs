@@ -455,18 +455,17 @@ pub(super) async fn refresh_token_rotated_once_under_race(db: &Database) {
         .await
         .unwrap();
     let rt = rt.unwrap();
-    // The joined read of a refresh: the refresh token with its access token.
-    let (found, bound) = store
-        .find_refresh_token_with_access_token(&rt.token_checksum)
+    // The joined read of a refresh: the refresh token with its access token and user.
+    let found = store
+        .find_refresh_token_with_owners(&rt.token_checksum)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        (found.id, bound.as_ref().map(|b| b.id)),
-        (rt.id, Some(at.id))
-    );
+    assert_eq!(found.refresh.id, rt.id);
+    assert_eq!(found.access.as_ref().map(|a| a.id), Some(at.id));
+    assert_eq!(found.user.as_ref().map(|x| x.id), Some(u.id));
     assert!(store
-        .find_refresh_token_with_access_token("no such checksum")
+        .find_refresh_token_with_owners("no such checksum")
         .await
         .unwrap()
         .is_none());
