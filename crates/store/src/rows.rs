@@ -177,6 +177,44 @@ impl TryFrom<AccessTokenRow> for AccessToken {
     }
 }
 
+db_row! {
+    pub(crate) struct JoinedUserRow {
+        u_id: Option<i64>,
+        u_username: Option<String>,
+        u_email: Option<String>,
+        u_first_name: Option<String>,
+        u_last_name: Option<String>,
+        u_password: Option<String>,
+        u_is_active: Option<bool>,
+        u_is_staff: Option<bool>,
+        u_is_superuser: Option<bool>,
+        u_date_joined: Option<i64>,
+        u_last_login: Option<i64>,
+    }
+}
+
+impl JoinedUserRow {
+    /// The user of a joined row: `None` when the join found none.
+    fn into_user(self) -> Result<Option<User>, StoreError> {
+        let Some(id) = self.u_id else {
+            return Ok(None);
+        };
+        Ok(Some(User::from(UserRow {
+            id,
+            username: joined(self.u_username, "username")?,
+            email: joined(self.u_email, "email")?,
+            first_name: joined(self.u_first_name, "first_name")?,
+            last_name: joined(self.u_last_name, "last_name")?,
+            password: joined(self.u_password, "password")?,
+            is_active: joined(self.u_is_active, "is_active")?,
+            is_staff: joined(self.u_is_staff, "is_staff")?,
+            is_superuser: joined(self.u_is_superuser, "is_superuser")?,
+            date_joined: joined(self.u_date_joined, "date_joined")?,
+            last_login: self.u_last_login,
+        })))
+    }
+}
+
 /// `SELECT t.*, a.… AS a_…, u.… AS u_…` of an access token left-joined to its application
 /// and user (`find_access_token_with_owners`): the joined columns are all NULL when there is
 /// no such row.
@@ -199,17 +237,8 @@ pub(crate) struct AccessTokenWithOwnersRow {
     a_allowed_origins: Option<String>,
     a_created: Option<i64>,
     a_updated: Option<i64>,
-    u_id: Option<i64>,
-    u_username: Option<String>,
-    u_email: Option<String>,
-    u_first_name: Option<String>,
-    u_last_name: Option<String>,
-    u_password: Option<String>,
-    u_is_active: Option<bool>,
-    u_is_staff: Option<bool>,
-    u_is_superuser: Option<bool>,
-    u_date_joined: Option<i64>,
-    u_last_login: Option<i64>,
+    #[sqlx(flatten)]
+    user: JoinedUserRow,
 }
 
 impl FromSqliteRow for AccessTokenWithOwnersRow {
@@ -231,17 +260,7 @@ impl FromSqliteRow for AccessTokenWithOwnersRow {
             a_allowed_origins: column(row, 24, "a_allowed_origins")?,
             a_created: column(row, 25, "a_created")?,
             a_updated: column(row, 26, "a_updated")?,
-            u_id: column(row, 27, "u_id")?,
-            u_username: column(row, 28, "u_username")?,
-            u_email: column(row, 29, "u_email")?,
-            u_first_name: column(row, 30, "u_first_name")?,
-            u_last_name: column(row, 31, "u_last_name")?,
-            u_password: column(row, 32, "u_password")?,
-            u_is_active: column(row, 33, "u_is_active")?,
-            u_is_staff: column(row, 34, "u_is_staff")?,
-            u_is_superuser: column(row, 35, "u_is_superuser")?,
-            u_date_joined: column(row, 36, "u_date_joined")?,
-            u_last_login: column(row, 37, "u_last_login")?,
+            user: JoinedUserRow::from_sqlite_row_at(row, 27)?,
         })
     }
 }
@@ -280,22 +299,7 @@ impl TryFrom<AccessTokenWithOwnersRow> for AccessTokenWithOwners {
                 updated: joined(r.a_updated, "updated")?,
             })?),
         };
-        let user = match r.u_id {
-            None => None,
-            Some(id) => Some(User::from(UserRow {
-                id,
-                username: joined(r.u_username, "username")?,
-                email: joined(r.u_email, "email")?,
-                first_name: joined(r.u_first_name, "first_name")?,
-                last_name: joined(r.u_last_name, "last_name")?,
-                password: joined(r.u_password, "password")?,
-                is_active: joined(r.u_is_active, "is_active")?,
-                is_staff: joined(r.u_is_staff, "is_staff")?,
-                is_superuser: joined(r.u_is_superuser, "is_superuser")?,
-                date_joined: joined(r.u_date_joined, "date_joined")?,
-                last_login: r.u_last_login,
-            })),
-        };
+        let user = r.user.into_user()?;
         Ok(AccessTokenWithOwners {
             token: r.token.try_into()?,
             application,
@@ -355,17 +359,8 @@ pub(crate) struct RefreshTokenWithOwnersRow {
     a_token_family: Option<String>,
     a_created: Option<i64>,
     a_updated: Option<i64>,
-    u_id: Option<i64>,
-    u_username: Option<String>,
-    u_email: Option<String>,
-    u_first_name: Option<String>,
-    u_last_name: Option<String>,
-    u_password: Option<String>,
-    u_is_active: Option<bool>,
-    u_is_staff: Option<bool>,
-    u_is_superuser: Option<bool>,
-    u_date_joined: Option<i64>,
-    u_last_login: Option<i64>,
+    #[sqlx(flatten)]
+    user: JoinedUserRow,
 }
 
 impl FromSqliteRow for RefreshTokenWithOwnersRow {
@@ -384,17 +379,7 @@ impl FromSqliteRow for RefreshTokenWithOwnersRow {
             a_token_family: column(row, 19, "a_token_family")?,
             a_created: column(row, 20, "a_created")?,
             a_updated: column(row, 21, "a_updated")?,
-            u_id: column(row, 22, "u_id")?,
-            u_username: column(row, 23, "u_username")?,
-            u_email: column(row, 24, "u_email")?,
-            u_first_name: column(row, 25, "u_first_name")?,
-            u_last_name: column(row, 26, "u_last_name")?,
-            u_password: column(row, 27, "u_password")?,
-            u_is_active: column(row, 28, "u_is_active")?,
-            u_is_staff: column(row, 29, "u_is_staff")?,
-            u_is_superuser: column(row, 30, "u_is_superuser")?,
-            u_date_joined: column(row, 31, "u_date_joined")?,
-            u_last_login: column(row, 32, "u_last_login")?,
+            user: JoinedUserRow::from_sqlite_row_at(row, 22)?,
         })
     }
 }
@@ -419,22 +404,7 @@ impl TryFrom<RefreshTokenWithOwnersRow> for RefreshTokenWithOwners {
                 updated: joined(r.a_updated, "updated")?,
             })?),
         };
-        let user = match r.u_id {
-            None => None,
-            Some(id) => Some(User::from(UserRow {
-                id,
-                username: joined(r.u_username, "username")?,
-                email: joined(r.u_email, "email")?,
-                first_name: joined(r.u_first_name, "first_name")?,
-                last_name: joined(r.u_last_name, "last_name")?,
-                password: joined(r.u_password, "password")?,
-                is_active: joined(r.u_is_active, "is_active")?,
-                is_staff: joined(r.u_is_staff, "is_staff")?,
-                is_superuser: joined(r.u_is_superuser, "is_superuser")?,
-                date_joined: joined(r.u_date_joined, "date_joined")?,
-                last_login: r.u_last_login,
-            })),
-        };
+        let user = r.user.into_user()?;
         Ok(RefreshTokenWithOwners {
             refresh: r.refresh.try_into()?,
             access,

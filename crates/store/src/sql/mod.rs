@@ -24,6 +24,7 @@ pub(crate) mod grants;
 pub(crate) mod id_tokens;
 pub(crate) mod keys;
 pub(crate) mod sessions;
+pub(crate) mod token_writes;
 pub(crate) mod tokens;
 pub(crate) mod users;
 
@@ -52,7 +53,7 @@ macro_rules! impl_sql_store {
         crate::sql::users::impl_user_store!($store);
         crate::sql::applications::impl_application_store!($store);
         crate::sql::grants::impl_grant_store!($store);
-        crate::sql::tokens::impl_token_writes!($store);
+        crate::sql::token_writes::impl_token_writes!($store);
         crate::sql::tokens::impl_token_store!($store);
         crate::sql::id_tokens::impl_id_token_store!($store);
         crate::sql::device_grants::impl_device_grant_store!($store);

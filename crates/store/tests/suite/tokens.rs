@@ -64,9 +64,9 @@ pub(super) async fn access_tokens(db: &Database) {
     ));
 }
 
-/// Many issuances at once (on SQLite they are committed together, group_commit.rs): every
-/// success is stored and readable, every failure is an error that wrote nothing, and a
-/// failing issuance does not take its neighbours down with it.
+/// Many issuances at once (on SQLite they are committed together by the writer thread,
+/// sqlite/writer.rs): every success is stored and readable, every failure is an error that
+/// wrote nothing, and a failing issuance does not take its neighbours down with it.
 pub(super) async fn concurrent_issuances_each_atomic(db: &Database) {
     let store = db.store();
     let u = user(&*store, "u").await;
