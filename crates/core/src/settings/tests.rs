@@ -166,3 +166,15 @@ mod docs_tests {
         }
     }
 }
+
+#[test]
+fn sqlite_synchronous_is_full_unless_set() {
+    assert_eq!(
+        Settings::default().server.sqlite_synchronous,
+        SqliteSynchronous::Full
+    );
+    let s = Settings::from_toml_str("sqlite_synchronous = \"normal\"").unwrap();
+    assert_eq!(s.server.sqlite_synchronous, SqliteSynchronous::Normal);
+    let e = Settings::from_toml_str("sqlite_synchronous = \"off\"").unwrap_err();
+    assert_eq!(e.key, "sqlite_synchronous");
+}
