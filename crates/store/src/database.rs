@@ -15,7 +15,7 @@ pub struct OpenOptions {
     /// How long a request waits for a connection before the store reports `Unavailable`.
     pub acquire_timeout: Duration,
     /// SQLite's `PRAGMA synchronous` (PostgreSQL ignores it).
-    pub sqlite_synchronous: crate::Synchronous,
+    pub sqlite_synchronous: oauth_toolkit_core::settings::SqliteSynchronous,
 }
 
 impl Default for OpenOptions {
@@ -23,7 +23,7 @@ impl Default for OpenOptions {
         Self {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(10),
-            sqlite_synchronous: crate::Synchronous::Full,
+            sqlite_synchronous: oauth_toolkit_core::settings::SqliteSynchronous::Full,
         }
     }
 }

@@ -15,4 +15,4 @@ mod time_codec;
 
 pub use database::{Database, OpenOptions};
 pub use postgres::PgStore;
-pub use sqlite::{SqliteStore, Synchronous};
+pub use sqlite::SqliteStore;

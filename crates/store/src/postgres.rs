@@ -62,15 +62,4 @@ impl PgStore {
     }
 }
 
-impl PgStore {
-    /// PostgreSQL flushes concurrent commits together by itself: write each issuance at once.
-    pub(crate) async fn issue_token_pair(
-        &self,
-        pair: oauth_toolkit_core::store::NewTokenPair,
-        now: time::OffsetDateTime,
-    ) -> Result<oauth_toolkit_core::store::IssuedTokens, StoreError> {
-        Self::issue_now(&self.write, pair, now).await
-    }
-}
-
 crate::sql::impl_sql_store!(PgStore);

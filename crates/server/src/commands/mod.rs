@@ -9,9 +9,8 @@ mod serve;
 mod updateuser;
 
 use anyhow::Context;
-use oauth_toolkit_core::settings::SqliteSynchronous;
 use oauth_toolkit_core::Settings;
-use oauth_toolkit_store::{Database, OpenOptions, Synchronous};
+use oauth_toolkit_store::{Database, OpenOptions};
 
 use crate::cli::{Cli, Command};
 
@@ -33,10 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     let url = settings.database_url();
     let opts = OpenOptions {
-        sqlite_synchronous: match settings.server.sqlite_synchronous {
-            SqliteSynchronous::Full => Synchronous::Full,
-            SqliteSynchronous::Normal => Synchronous::Normal,
-        },
+        sqlite_synchronous: settings.server.sqlite_synchronous,
         ..OpenOptions::default()
     };
     let db = Database::open(url, &opts)

@@ -47,7 +47,7 @@ impl SqlBackend for crate::PgStore {
 }
 
 /// Every storage trait for `$store` (a type implementing [`SqlBackend`] with `read` and
-/// `write` pools and an `issue_token_pair` method).
+/// `write` pools).
 macro_rules! impl_sql_store {
     ($store:ty) => {
         crate::sql::users::impl_user_store!($store);

@@ -162,7 +162,7 @@ macro_rules! impl_token_store {
                     now: OffsetDateTime,
                 ) -> Result<IssuedTokens, StoreError> {
                     // PostgreSQL flushes concurrent commits together by itself.
-                    self.issue_token_pair(pair, now).await
+                    Self::issue_now(&self.write, pair, now).await
                 }
 
                 async fn rotate_refresh_token(

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+pub(crate) use oauth_toolkit_core::settings::SqliteSynchronous as Synchronous;
 use oauth_toolkit_core::store::StoreError;
 use rusqlite::types::{FromSql, ToSql};
 use rusqlite::{ffi, Connection, OpenFlags, Row, Statement};
@@ -17,23 +18,11 @@ const STATEMENT_CACHE: usize = 128;
 /// `serve`) before it fails with `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `PRAGMA synchronous` for the writer: `FULL` makes every commit survive a power loss;
-/// `NORMAL` (in WAL mode) survives a crash of the process or the OS kernel keeps writing, but
-/// a power loss may undo the last commits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Synchronous {
-    /// Sync the WAL on every commit.
-    Full,
-    /// Sync the WAL only at checkpoints.
-    Normal,
-}
-
-impl Synchronous {
-    fn pragma(self) -> &'static str {
-        match self {
-            Synchronous::Full => "PRAGMA synchronous = FULL",
-            Synchronous::Normal => "PRAGMA synchronous = NORMAL",
-        }
+/// The `PRAGMA` of the `sqlite_synchronous` setting.
+fn synchronous_pragma(synchronous: Synchronous) -> &'static str {
+    match synchronous {
+        Synchronous::Full => "PRAGMA synchronous = FULL",
+        Synchronous::Normal => "PRAGMA synchronous = NORMAL",
     }
 }
 
@@ -92,7 +81,8 @@ pub(crate) fn open(
             );
         }
     }
-    conn.execute_batch(synchronous.pragma()).map_err(map_err)?;
+    conn.execute_batch(synchronous_pragma(synchronous))
+        .map_err(map_err)?;
     conn.execute_batch("PRAGMA foreign_keys = ON")
         .map_err(map_err)?;
     if !writer {

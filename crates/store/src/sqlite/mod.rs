@@ -30,7 +30,6 @@ use std::sync::Arc;
 use oauth_toolkit_core::store::StoreError;
 use rusqlite::Connection;
 
-pub use connection::Synchronous;
 use connection::{location, open, Location};
 use readers::Readers;
 pub(crate) use writer::Shape;

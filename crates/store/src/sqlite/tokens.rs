@@ -127,15 +127,6 @@ fn rotate(
     Ok(Rotation::Rotated(Box::new((at, rt))))
 }
 
-/// The `access_token_id` a claim returns (NULL when the token had none).
-struct ClaimedAccessToken(Option<Id>);
-
-impl super::connection::FromSqliteRow for ClaimedAccessToken {
-    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        row.get(0).map(ClaimedAccessToken)
-    }
-}
-
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn issue_tokens(
@@ -341,8 +332,9 @@ impl TokenStore for SqliteStore {
     async fn revoke_refresh_token(&self, id: Id, now: OffsetDateTime) -> Result<bool, StoreError> {
         self.write_all(move |c| {
             // The conditional UPDATE is the lock: a second revoker finds `revoked` set.
-            let Some(ClaimedAccessToken(access_token)) =
-                c.opt::<ClaimedAccessToken>(REVOKE_REFRESH_TOKEN_ONCE, &[&id, &to_db(now)])?
+            // The outer `None`: no row claimed; the inner one: a token bound to none.
+            let Some(access_token) =
+                c.scalar::<Option<Id>>(REVOKE_REFRESH_TOKEN_ONCE, &[&id, &to_db(now)])?
             else {
                 return Ok(false);
             };
