@@ -25,28 +25,6 @@ pub enum Error {
     SecretKey(#[from] oauth_toolkit_core::crypto::CryptoError),
 }
 
-/// An error a handler returns.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum WebError {
-    #[error(transparent)]
-    OAuth(#[from] OAuthError),
-    #[error("storage failure")]
-    Store(#[from] StoreError),
-    #[error("template failure")]
-    Template(#[from] crate::templates::TemplateError),
-}
-
-impl IntoResponse for WebError {
-    fn into_response(self) -> Response {
-        let err = match self {
-            WebError::OAuth(e) => e,
-            WebError::Store(e) => OAuthError::from(e),
-            WebError::Template(e) => OAuthError::server_error(e),
-        };
-        oauth_error_response(err)
-    }
-}
-
 /// The JSON body and headers of an OAuth error (token-endpoint style).
 pub fn oauth_error_response(err: OAuthError) -> Response {
     if err.status >= 500 {

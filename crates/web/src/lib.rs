@@ -8,6 +8,8 @@
 
 #![warn(missing_docs)]
 
+mod admin;
+mod assets;
 mod csrf;
 mod documents;
 mod endpoints;
@@ -24,7 +26,6 @@ mod session;
 mod state;
 mod templates;
 
-pub(crate) use error::WebError;
 pub use error::{no_store, oauth_error_response, Error};
 pub use router::{router, router_with, server_layers, ServerLimits};
 pub use serve::serve;

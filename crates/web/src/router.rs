@@ -124,6 +124,27 @@ impl Provider {
             .with_state(self.clone())
     }
 
+    /// DOT's management pages under `url_prefix` (`applications/…`, `authorized_tokens/…`),
+    /// at their full paths: merge at the application's root. Login required (through
+    /// [`crate::CurrentUser`]); each user sees only their own rows.
+    pub fn management_pages<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        crate::pages::management_routes(&self.settings)
+            .layer(axum::middleware::from_fn(crate::peer::fair_slow_hashes))
+            .with_state(self.clone())
+    }
+
+    /// The staff admin at `/admin/`: signed-in users with `is_staff` only. Merge at the
+    /// application's root.
+    pub fn admin_pages<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        crate::admin::routes().with_state(self.clone())
+    }
+
+    /// The pages' stylesheet and script under `/static/`. Merge at the application's root
+    /// with any of the page routers.
+    pub fn assets<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        crate::assets::routes()
+    }
+
     /// `GET /`: a page linking what a user can do (the binary's home page).
     pub fn home<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         Router::new()
@@ -239,10 +260,22 @@ pub fn router_with(state: Provider, limits: &ServerLimits, extra: Router<Provide
         .merge(state.home())
         .merge(state.health())
         .merge(state.login_pages())
+        .merge(state.management_pages())
+        .merge(state.admin_pages())
+        .merge(state.assets())
         .merge(extra.with_state(state.clone()));
-    let app = state
-        .mount(app)
-        .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") });
+    let not_found = state.clone();
+    let app = state.mount(app).fallback(move || {
+        let state = not_found.clone();
+        async move {
+            crate::pages::error_page(
+                &state,
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                "There is nothing at this address.",
+            )
+        }
+    });
     server_layers(app, &state.settings, limits)
 }
 

@@ -247,7 +247,9 @@ impl ProviderBuilder {
         oauth_toolkit_core::slow_hash::set_caller_source(crate::peer::current_caller);
         let secret_key = self.secret_key.unwrap_or_default();
         let token_key = TokenDerivationKey::from_secret_key(&secret_key)?;
-        let templates = Templates::new(settings.server.template_dir.as_deref().map(Into::into))?;
+        let mut templates =
+            Templates::new(settings.server.template_dir.as_deref().map(Into::into))?;
+        templates.set_globals(&settings);
         let resource = self.resource.unwrap_or_else(|| {
             ResourceServer::from_settings_with_users(
                 &settings,

@@ -5,56 +5,41 @@ use std::path::{Component, Path, PathBuf};
 
 use minijinja::{Environment, Value};
 
+/// The embedded templates, by name (a `(name, include_str!(name))` pair each).
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../templates/", $name)))),*]
+    };
+}
+
 /// The embedded templates, by name.
-const EMBEDDED: &[(&str, &str)] = &[
-    (
-        "oauth2_provider/base.html",
-        include_str!("../templates/oauth2_provider/base.html"),
-    ),
-    (
-        "oauth_toolkit/home.html",
-        include_str!("../templates/oauth_toolkit/home.html"),
-    ),
-    (
-        "oauth_toolkit/error.html",
-        include_str!("../templates/oauth_toolkit/error.html"),
-    ),
-    (
-        "oauth2_provider/authorize.html",
-        include_str!("../templates/oauth2_provider/authorize.html"),
-    ),
-    (
-        "oauth2_provider/form_post.html",
-        include_str!("../templates/oauth2_provider/form_post.html"),
-    ),
-    (
-        "oauth2_provider/logout_confirm.html",
-        include_str!("../templates/oauth2_provider/logout_confirm.html"),
-    ),
-    (
-        "oauth2_provider/logged_out.html",
-        include_str!("../templates/oauth2_provider/logged_out.html"),
-    ),
-    (
-        "oauth2_provider/device/user_code.html",
-        include_str!("../templates/oauth2_provider/device/user_code.html"),
-    ),
-    (
-        "oauth2_provider/device/accept_deny.html",
-        include_str!("../templates/oauth2_provider/device/accept_deny.html"),
-    ),
-    (
-        "oauth2_provider/device/device_grant_status.html",
-        include_str!("../templates/oauth2_provider/device/device_grant_status.html"),
-    ),
-    (
-        "registration/login.html",
-        include_str!("../templates/registration/login.html"),
-    ),
-    (
-        "registration/logout_confirm.html",
-        include_str!("../templates/registration/logout_confirm.html"),
-    ),
+const EMBEDDED: &[(&str, &str)] = embedded![
+    "oauth2_provider/base.html",
+    "oauth_toolkit/home.html",
+    "oauth_toolkit/error.html",
+    "oauth_toolkit/form_fields.html",
+    "oauth2_provider/authorize.html",
+    "oauth2_provider/form_post.html",
+    "oauth2_provider/logout_confirm.html",
+    "oauth2_provider/logged_out.html",
+    "oauth2_provider/device/user_code.html",
+    "oauth2_provider/device/accept_deny.html",
+    "oauth2_provider/device/device_grant_status.html",
+    "registration/login.html",
+    "registration/logout_confirm.html",
+    "oauth2_provider/application_list.html",
+    "oauth2_provider/application_form.html",
+    "oauth2_provider/application_registration_form.html",
+    "oauth2_provider/application_detail.html",
+    "oauth2_provider/application_confirm_delete.html",
+    "oauth2_provider/application_confirm_new_secret.html",
+    "oauth2_provider/authorized-tokens.html",
+    "oauth2_provider/authorized-token-delete.html",
+    "oauth_toolkit/admin/index.html",
+    "oauth_toolkit/admin/list.html",
+    "oauth_toolkit/admin/detail.html",
+    "oauth_toolkit/admin/confirm.html",
+    "oauth_toolkit/admin/form.html",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +70,25 @@ impl Templates {
         let mut env = Environment::new();
         env.set_loader(move |name| load(dir.as_deref(), name));
         Ok(Self { env })
+    }
+
+    /// The values every page sees: the provider's name, the asset URLs and the paths the
+    /// header links (`site_name`, `static_css`, `static_js`, `logout_url`, `prefix`,
+    /// `login_url`).
+    pub fn set_globals(&mut self, settings: &oauth_toolkit_core::Settings) {
+        let server = &settings.server;
+        self.env
+            .add_global("site_name", Value::from(server.provider_name.clone()));
+        self.env
+            .add_global("static_css", Value::from(crate::assets::css_url()));
+        self.env
+            .add_global("static_js", Value::from(crate::assets::js_url()));
+        self.env
+            .add_global("logout_url", Value::from(crate::pages::LOGOUT_PAGE_PATH));
+        self.env
+            .add_global("prefix", Value::from(server.url_prefix.clone()));
+        self.env
+            .add_global("login_url", Value::from(server.login_url.clone()));
     }
 
     /// Render `name` with `ctx`. HTML is auto-escaped.

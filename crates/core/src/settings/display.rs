@@ -24,6 +24,7 @@ impl fmt::Debug for ServerSettings {
             request_timeout_seconds,
             shutdown_timeout_seconds,
             login_url,
+            provider_name,
         } = self;
         f.debug_struct("ServerSettings")
             .field("bind", bind)
@@ -39,6 +40,7 @@ impl fmt::Debug for ServerSettings {
             .field("request_timeout_seconds", request_timeout_seconds)
             .field("shutdown_timeout_seconds", shutdown_timeout_seconds)
             .field("login_url", login_url)
+            .field("provider_name", provider_name)
             .finish()
     }
 }

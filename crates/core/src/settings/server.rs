@@ -34,6 +34,8 @@ pub struct ServerSettings {
     pub shutdown_timeout_seconds: u64,
     /// Where unauthenticated users are sent (Django's `LOGIN_URL`).
     pub login_url: String,
+    /// The provider's name in the header and titles of its pages.
+    pub provider_name: String,
 }
 
 impl Default for ServerSettings {
@@ -52,6 +54,7 @@ impl Default for ServerSettings {
             request_timeout_seconds: 30,
             shutdown_timeout_seconds: 30,
             login_url: "/accounts/login/".into(),
+            provider_name: "OAuth Toolkit".into(),
         }
     }
 }

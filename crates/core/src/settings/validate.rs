@@ -129,6 +129,16 @@ impl Settings {
                 "must be a path starting with `/` or an absolute http(s) URL",
             ));
         }
+        let name = &self.server.provider_name;
+        if name.trim().is_empty()
+            || name.chars().count() > 100
+            || name.chars().any(char::is_control)
+        {
+            return Err(SettingsError::new(
+                "provider_name",
+                "must be 1 to 100 characters without control characters",
+            ));
+        }
         for (key, length, alphabet) in [
             (
                 "client_id_generator",

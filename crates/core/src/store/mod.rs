@@ -5,6 +5,7 @@
 //! Every single-use step is one method, so an implementation can make it one conditional
 //! statement (`UPDATE … WHERE consumed IS NULL RETURNING …`), never read-then-write.
 
+mod admin;
 mod applications;
 mod cleanup;
 mod device;
@@ -15,6 +16,7 @@ mod sessions;
 mod tokens;
 mod users;
 
+pub use admin::*;
 pub use applications::*;
 pub use cleanup::*;
 pub use device::*;
@@ -84,6 +86,12 @@ pub trait Store:
     async fn ping(&self) -> Result<(), StoreError>;
     /// "sqlite" or "postgres", for logs.
     fn backend_name(&self) -> &'static str;
+
+    /// The staff admin's reads and bulk actions, when this store offers them (the bundled
+    /// stores do). `None` by default, so a store a library user brings need not.
+    fn admin(&self) -> Option<&dyn AdminStore> {
+        None
+    }
 
     /// A refresh token by its SHA-256 hex digest, with the access token it is bound to and
     /// its user, for the first step of every refresh. The default reads them one by one; the

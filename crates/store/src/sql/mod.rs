@@ -17,6 +17,7 @@
 //! `self.write` (a single connection on SQLite, so writers never fight over the lock), reads
 //! through `self.read`. Every statement passes its executor through `stats::counted`.
 
+pub(crate) mod admin;
 pub(crate) mod applications;
 pub(crate) mod cleanup;
 pub(crate) mod device_grants;
@@ -60,6 +61,7 @@ macro_rules! impl_sql_store {
         crate::sql::keys::impl_key_stores!($store);
         crate::sql::sessions::impl_session_stores!($store);
         crate::sql::cleanup::impl_cleanup_store!($store);
+        crate::sql::admin::impl_admin_store!($store);
 
         const _: () = {
             use async_trait::async_trait;
@@ -86,6 +88,10 @@ macro_rules! impl_sql_store {
 
                 fn backend_name(&self) -> &'static str {
                     <Self as SqlBackend>::NAME
+                }
+
+                fn admin(&self) -> Option<&dyn AdminStore> {
+                    Some(self)
                 }
 
                 async fn find_refresh_token_with_owners(

@@ -11,6 +11,7 @@
 //! An in-memory database exists once per connection, so there the write connection serves
 //! the reads too.
 
+mod admin;
 mod applications;
 mod cleanup;
 pub(crate) mod connection;
@@ -141,6 +142,10 @@ impl oauth_toolkit_core::store::Store for SqliteStore {
 
     fn backend_name(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn admin(&self) -> Option<&dyn oauth_toolkit_core::store::AdminStore> {
+        Some(self)
     }
 
     async fn find_refresh_token_with_owners(

@@ -15,6 +15,7 @@ use oauth_toolkit_store::{Database, OpenOptions};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+mod admin;
 mod applications;
 mod cleanup;
 mod device;
@@ -152,4 +153,14 @@ backends!(
     cleanup::cleartokens_one_million,
     grants::logout_deletes_one_clients_tokens,
     applications::signing_keys_rotate_and_retire,
+    admin::admin_pages_are_keyset_pages,
+    admin::admin_page_limits_are_clamped,
+    admin::admin_application_filters,
+    admin::admin_user_filters,
+    admin::admin_text_search_escapes_wildcards,
+    admin::admin_token_filters,
+    admin::admin_grant_and_device_filters,
+    admin::admin_point_reads,
+    admin::admin_revoke_user_tokens,
+    admin::admin_delete_user_cascades,
 );

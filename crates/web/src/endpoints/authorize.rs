@@ -120,7 +120,10 @@ async fn authorization_request(
             }
             redirect(state, &login_location(&state.settings, &next))
         }
-        Ok(Next::Consent(request)) => consent_page(state, parts, &request),
+        Ok(Next::Consent(request)) => {
+            let user = end_user.as_ref().map(|u| u.id);
+            consent_page(state, parts, &request, user).await
+        }
         Ok(Next::Redirect(response)) => client_response(state, &response),
         Err(e) => error_response(state, e),
     }
@@ -190,8 +193,20 @@ fn is_truthy(value: Option<&str>) -> bool {
     value.is_some_and(|v| !v.is_empty() && !v.eq_ignore_ascii_case("false"))
 }
 
-fn consent_page(state: &Provider, parts: &Parts, request: &AuthorizationRequest) -> Response {
+async fn consent_page(
+    state: &Provider,
+    parts: &Parts,
+    request: &AuthorizationRequest,
+    user_id: Option<oauth_toolkit_core::models::Id>,
+) -> Response {
     let (session, new) = Session::current_or_new(&parts.headers, state);
+    // The header names who is consenting (a failed read only leaves the name out).
+    let current_user = match user_id {
+        Some(id) => state.store.get_user(id).await.ok().flatten().map(|u| {
+            context! { username => u.username, is_staff => u.is_staff }
+        }),
+        None => None,
+    };
     let fields: Vec<_> = request
         .form_fields()
         .into_iter()
@@ -227,6 +242,7 @@ fn consent_page(state: &Provider, parts: &Parts, request: &AuthorizationRequest)
                 .unwrap_or_default(),
             nonce => request.nonce.clone().unwrap_or_default(),
             claims => request.claims.clone().unwrap_or_default(),
+            current_user => current_user,
         },
         StatusCode::OK,
     );

@@ -1,6 +1,10 @@
 //! The provider's own HTML pages (login, logout) and what every page response shares:
 //! rendering, security headers, redirects.
 
+pub(crate) mod account;
+pub(crate) mod application_form;
+pub mod applications;
+pub mod authorized_tokens;
 pub mod device;
 pub mod login;
 
@@ -68,6 +72,10 @@ fn mountable(path: &str, settings: &Settings) -> bool {
     ];
     let taken = matches!(path, "/" | "/health" | LOGOUT_PAGE_PATH)
         || path.starts_with("/.well-known/")
+        || path.starts_with("/admin/")
+        || path.starts_with(crate::assets::STATIC_PREFIX)
+        || (prefix.is_empty()
+            && (path.starts_with("/applications/") || path.starts_with("/authorized_tokens/")))
         || (prefix.is_empty() && device_pages.iter().any(|p| path.starts_with(p)))
         || (prefix.is_empty() && endpoint_names.contains(&path))
         || (!prefix.is_empty() && (path == prefix || path.starts_with(&format!("{prefix}/"))));
@@ -101,6 +109,60 @@ pub fn login_location(settings: &Settings, next: &str) -> String {
     format!("{login}{sep}{query}")
 }
 
+/// The pages' CSP: scripts, styles and images only from this site (no inline script or
+/// style), nothing framing them. No `form-action`: the consent form's answer is a redirect to
+/// the client, which browsers would check against it.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+
+/// The management pages under `url_prefix`: DOT's `applications/…` and `authorized_tokens/…`.
+pub(crate) fn management_routes(settings: &Settings) -> Router<Provider> {
+    let p = settings.server.url_prefix.as_str();
+    Router::new()
+        .route(&format!("{p}/applications/"), get(applications::list))
+        .route(
+            &format!("{p}/applications/register/"),
+            get(applications::register_page).post(applications::register_submit),
+        )
+        .route(
+            &format!("{p}/applications/{{pk}}/"),
+            get(applications::detail),
+        )
+        .route(
+            &format!("{p}/applications/{{pk}}/update/"),
+            get(applications::update_page).post(applications::update_submit),
+        )
+        .route(
+            &format!("{p}/applications/{{pk}}/delete/"),
+            get(applications::delete_page).post(applications::delete_submit),
+        )
+        .route(
+            &format!("{p}/applications/{{pk}}/new_secret/"),
+            get(applications::new_secret_page).post(applications::new_secret_submit),
+        )
+        .route(
+            &format!("{p}/authorized_tokens/"),
+            get(authorized_tokens::list),
+        )
+        .route(
+            &format!("{p}/authorized_tokens/{{pk}}/delete/"),
+            get(authorized_tokens::delete_page).post(authorized_tokens::delete_submit),
+        )
+}
+
+/// A time as the pages show it (UTC, to the minute).
+pub(crate) fn show_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
 /// Headers for every page and every redirect of a flow: never cached, never framed
 /// (clickjacking), never leaking the URL (which holds `state`) in a `Referer`.
 pub fn protect(resp: &mut Response) {
@@ -110,7 +172,7 @@ pub fn protect(resp: &mut Response) {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'"),
+        HeaderValue::from_static(PAGE_CSP),
     );
     h.insert(
         header::REFERRER_POLICY,
@@ -150,7 +212,7 @@ pub fn error_page(
     render(
         state,
         "oauth_toolkit/error.html",
-        context! { error => error, description => description },
+        context! { status => status.as_u16(), error => error, description => description },
         status,
     )
 }

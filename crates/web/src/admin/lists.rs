@@ -1,0 +1,713 @@
+//! The admin's lists (search, filters, keyset pages) and detail pages.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::{context, Value};
+use oauth_toolkit_core::models::{ClientType, GrantType, Id};
+use oauth_toolkit_core::params::Params;
+use oauth_toolkit_core::store::{AdminQuery, StoreError};
+use time::OffsetDateTime;
+
+use super::{actions, admin_store, not_found, page, row_id, short, staff, unavailable, Kind};
+use crate::form::parse_urlencoded;
+use crate::pages::show_time;
+use crate::Provider;
+
+/// Rows per page.
+const PAGE: u32 = 50;
+
+/// Usernames and application names by id, read once per page.
+#[derive(Default)]
+pub(crate) struct Names {
+    users: HashMap<Id, String>,
+    apps: HashMap<Id, String>,
+}
+
+impl Names {
+    pub(crate) async fn user(&mut self, state: &Provider, id: Option<Id>) -> String {
+        let Some(id) = id else {
+            return "—".into();
+        };
+        if let Some(n) = self.users.get(&id) {
+            return n.clone();
+        }
+        let n = match state.store.get_user(id).await {
+            Ok(Some(u)) => u.username,
+            _ => format!("#{id}"),
+        };
+        self.users.insert(id, n.clone());
+        n
+    }
+
+    pub(crate) async fn app(&mut self, state: &Provider, id: Option<Id>) -> String {
+        let Some(id) = id else {
+            return "—".into();
+        };
+        if let Some(n) = self.apps.get(&id) {
+            return n.clone();
+        }
+        let n = match state.store.get_application(id).await {
+            Ok(Some(a)) => format!("{} ({})", a.display_name(), a.client_id),
+            _ => format!("#{id}"),
+        };
+        self.apps.insert(id, n.clone());
+        n
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
+}
+
+fn expiry(expires: OffsetDateTime, now: OffsetDateTime) -> String {
+    let shown = show_time(expires);
+    if expires <= now {
+        format!("{shown} (expired)")
+    } else {
+        shown
+    }
+}
+
+fn first<'a>(params: &'a Params, name: &str) -> &'a str {
+    params.all(name).first().copied().unwrap_or("").trim()
+}
+
+fn flag(params: &Params, name: &str) -> Option<bool> {
+    match first(params, name) {
+        "1" | "yes" | "true" => Some(true),
+        "0" | "no" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+fn option(value: &str, label: &str, current: &str) -> Value {
+    context! { value => value, label => label, selected => value == current }
+}
+
+fn yes_no_filter(params: &Params, name: &str, label: &str, yes: &str, no: &str) -> Value {
+    let current = match flag(params, name) {
+        Some(true) => "1",
+        Some(false) => "0",
+        None => "",
+    };
+    context! {
+        name => name,
+        label => label,
+        options => vec![option("", "All", current), option("1", yes, current), option("0", no, current)],
+    }
+}
+
+/// What the page was asked for, and the URL of the same list from another row on.
+struct Request_ {
+    params: Params,
+    query: AdminQuery,
+    /// No row can match (a search for a user or client id that does not exist).
+    nothing: bool,
+}
+
+/// Read the list's query string into an [`AdminQuery`]. A token list's search is a
+/// username or a client id, resolved to an id (the token tables are searched by index).
+async fn read_query(state: &Provider, kind: Kind, raw: &str) -> Result<Request_, StoreError> {
+    let params = parse_urlencoded(raw.as_bytes());
+    let mut q = AdminQuery {
+        limit: PAGE + 1,
+        now: Some(state.clock.now()),
+        before_id: first(&params, "before").parse().ok(),
+        user_id: first(&params, "user").parse().ok(),
+        application_id: first(&params, "application").parse().ok(),
+        ..AdminQuery::default()
+    };
+    let mut nothing = false;
+    let text = first(&params, "q").to_string();
+    match kind {
+        Kind::Application => {
+            q.text = (!text.is_empty()).then_some(text);
+            q.client_type = first(&params, "client_type").parse::<ClientType>().ok();
+            q.grant_type = first(&params, "grant_type").parse::<GrantType>().ok();
+        }
+        Kind::User => {
+            q.text = (!text.is_empty()).then_some(text);
+            q.live = flag(&params, "active");
+            q.staff = flag(&params, "staff");
+        }
+        Kind::SigningKey => {}
+        _ => {
+            q.live = flag(&params, "live");
+            if !text.is_empty() {
+                if let Some(u) = state.store.find_user_by_username(&text).await? {
+                    q.user_id = Some(u.id);
+                } else if let Some(a) = state.store.find_application_by_client_id(&text).await? {
+                    q.application_id = Some(a.id);
+                } else {
+                    nothing = true;
+                }
+            }
+        }
+    }
+    Ok(Request_ {
+        params,
+        query: q,
+        nothing,
+    })
+}
+
+/// The list's URL with the same filters, from `before` on (or from the top).
+fn url_with(kind: Kind, params: &Params, before: Option<Id>) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for name in [
+        "q",
+        "live",
+        "active",
+        "staff",
+        "client_type",
+        "grant_type",
+        "user",
+        "application",
+    ] {
+        let v = first(params, name);
+        if !v.is_empty() {
+            s.append_pair(name, v);
+        }
+    }
+    if let Some(b) = before {
+        s.append_pair("before", &b.to_string());
+    }
+    let query = s.finish();
+    if query.is_empty() {
+        kind.list_url()
+    } else {
+        format!("{}?{query}", kind.list_url())
+    }
+}
+
+fn filters(kind: Kind, params: &Params) -> Vec<Value> {
+    match kind {
+        Kind::Application => {
+            let ct = first(params, "client_type");
+            let gt = first(params, "grant_type");
+            let mut types = vec![option("", "All", ct)];
+            types.extend(
+                [ClientType::Confidential, ClientType::Public]
+                    .map(|t| option(t.as_str(), t.as_str(), ct)),
+            );
+            let mut grants = vec![option("", "All", gt)];
+            grants.extend(GrantType::ALL.map(|g| option(g.as_str(), g.as_str(), gt)));
+            vec![
+                context! { name => "client_type", label => "Client type", options => types },
+                context! { name => "grant_type", label => "Grant type", options => grants },
+            ]
+        }
+        Kind::User => vec![
+            yes_no_filter(params, "active", "Active", "Active", "Inactive"),
+            yes_no_filter(params, "staff", "Staff", "Staff", "Not staff"),
+        ],
+        Kind::SigningKey => Vec::new(),
+        Kind::RefreshToken => vec![yes_no_filter(params, "live", "State", "Live", "Revoked")],
+        Kind::Grant => vec![yes_no_filter(
+            params,
+            "live",
+            "State",
+            "Usable",
+            "Used or expired",
+        )],
+        _ => vec![yes_no_filter(params, "live", "State", "Live", "Expired")],
+    }
+}
+
+fn columns(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Application => &[
+            "Id",
+            "Name",
+            "Client id",
+            "User",
+            "Client type",
+            "Grant type",
+        ],
+        Kind::User => &["Id", "Username", "Email", "Active", "Staff", "Last login"],
+        Kind::AccessToken => &["Id", "Checksum", "User", "Application", "Scope", "Expires"],
+        Kind::RefreshToken => &[
+            "Id",
+            "Checksum",
+            "User",
+            "Application",
+            "Access token",
+            "Revoked",
+        ],
+        Kind::Grant => &[
+            "Id",
+            "Checksum",
+            "User",
+            "Application",
+            "Scope",
+            "Expires",
+            "Used",
+        ],
+        Kind::IdToken => &["Id", "JWT id", "User", "Application", "Scope", "Expires"],
+        Kind::DeviceGrant => &["Id", "Checksum", "Client id", "User", "Status", "Expires"],
+        Kind::SigningKey => &["Id", "Key id", "Algorithm", "Created"],
+    }
+}
+
+/// One page of rows as (id, cells).
+async fn rows(
+    state: &Provider,
+    kind: Kind,
+    q: &AdminQuery,
+) -> Result<Vec<(Id, Vec<String>)>, Response> {
+    let store = admin_store(state)?;
+    let now = state.clock.now();
+    let mut names = Names::default();
+    let mut out = Vec::new();
+    let fail = |e| unavailable(state, e);
+    match kind {
+        Kind::Application => {
+            for a in store.admin_applications(q).await.map_err(fail)? {
+                let user = names.user(state, a.user_id).await;
+                out.push((
+                    a.id,
+                    vec![
+                        a.display_name().to_string(),
+                        a.client_id,
+                        user,
+                        a.client_type.to_string(),
+                        a.authorization_grant_type.to_string(),
+                    ],
+                ));
+            }
+        }
+        Kind::User => {
+            for u in store.admin_users(q).await.map_err(fail)? {
+                let last = u
+                    .last_login
+                    .map(show_time)
+                    .unwrap_or_else(|| "never".into());
+                out.push((
+                    u.id,
+                    vec![
+                        u.username,
+                        u.email,
+                        yes_no(u.is_active),
+                        yes_no(u.is_staff),
+                        last,
+                    ],
+                ));
+            }
+        }
+        Kind::AccessToken => {
+            for t in store.admin_access_tokens(q).await.map_err(fail)? {
+                let user = names.user(state, t.user_id).await;
+                let app = names.app(state, t.application_id).await;
+                out.push((
+                    t.id,
+                    vec![
+                        short(&t.token_checksum),
+                        user,
+                        app,
+                        t.scope,
+                        expiry(t.expires, now),
+                    ],
+                ));
+            }
+        }
+        Kind::RefreshToken => {
+            for t in store.admin_refresh_tokens(q).await.map_err(fail)? {
+                let user = names.user(state, Some(t.user_id)).await;
+                let app = names.app(state, Some(t.application_id)).await;
+                let at = t
+                    .access_token_id
+                    .map(|i| format!("#{i}"))
+                    .unwrap_or_else(|| "—".into());
+                let revoked = t.revoked.map(show_time).unwrap_or_else(|| "no".into());
+                out.push((t.id, vec![short(&t.token_checksum), user, app, at, revoked]));
+            }
+        }
+        Kind::Grant => {
+            for g in store.admin_grants(q).await.map_err(fail)? {
+                let user = names.user(state, Some(g.user_id)).await;
+                let app = names.app(state, Some(g.application_id)).await;
+                let used = g.consumed.map(show_time).unwrap_or_else(|| "no".into());
+                out.push((
+                    g.id,
+                    vec![
+                        short(&g.code_checksum),
+                        user,
+                        app,
+                        g.scope,
+                        expiry(g.expires, now),
+                        used,
+                    ],
+                ));
+            }
+        }
+        Kind::IdToken => {
+            for t in store.admin_id_tokens(q).await.map_err(fail)? {
+                let user = names.user(state, t.user_id).await;
+                let app = names.app(state, t.application_id).await;
+                out.push((
+                    t.id,
+                    vec![
+                        t.jti.to_string(),
+                        user,
+                        app,
+                        t.scope,
+                        expiry(t.expires, now),
+                    ],
+                ));
+            }
+        }
+        Kind::DeviceGrant => {
+            for d in store.admin_device_grants(q).await.map_err(fail)? {
+                let user = names.user(state, d.user_id).await;
+                out.push((
+                    d.id,
+                    vec![
+                        short(&d.device_code_checksum),
+                        d.client_id,
+                        user,
+                        d.status.to_string(),
+                        expiry(d.expires, now),
+                    ],
+                ));
+            }
+        }
+        Kind::SigningKey => {
+            for k in store.admin_signing_keys(q).await.map_err(fail)? {
+                out.push((k.id, vec![k.kid, k.algorithm, show_time(k.created)]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn search_box(kind: Kind, params: &Params) -> Option<Value> {
+    let (label, placeholder) = match kind {
+        Kind::Application => ("Search", "name or client id"),
+        Kind::User => ("Search", "username or email"),
+        Kind::SigningKey => return None,
+        _ => ("Username or client id", "exact username or client id"),
+    };
+    Some(
+        context! { name => "q", value => first(params, "q"), label => label, placeholder => placeholder },
+    )
+}
+
+/// `GET /admin/<model>/`.
+pub(crate) async fn list(State(state): State<Provider>, kind: Kind, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let account = match staff(&state, &parts).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let req = match read_query(&state, kind, parts.uri.query().unwrap_or("")).await {
+        Ok(r) => r,
+        Err(e) => return unavailable(&state, e),
+    };
+    let mut found = if req.nothing {
+        Vec::new()
+    } else {
+        match rows(&state, kind, &req.query).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        }
+    };
+    let more = found.len() > PAGE as usize;
+    found.truncate(PAGE as usize);
+    let next_url = more.then(|| url_with(kind, &req.params, found.last().map(|(id, _)| *id)));
+    let first_url = req
+        .query
+        .before_id
+        .map(|_| url_with(kind, &req.params, None));
+    let rows: Vec<Value> = found
+        .into_iter()
+        .map(|(id, cells)| {
+            let mut all = vec![id.to_string()];
+            all.extend(cells);
+            context! { url => kind.row_url(id), cells => all }
+        })
+        .collect();
+    let mut actions_ = Vec::new();
+    if let Some(add) = super::forms::add_url(kind) {
+        actions_.push(context! { label => format!("Add {}", kind.singular()), url => add });
+    }
+    let ctx = context! {
+        heading => kind.plural(),
+        search => search_box(kind, &req.params),
+        filters => filters(kind, &req.params),
+        columns => columns(kind),
+        rows => rows,
+        next_url => next_url,
+        first_url => first_url,
+        actions => actions_,
+        empty_message => format!("No {} match.", kind.plural().to_lowercase()),
+        back_url => super::ADMIN_PATH,
+    };
+    page(
+        &state,
+        &account,
+        "oauth_toolkit/admin/list.html",
+        ctx,
+        StatusCode::OK,
+    )
+}
+
+fn field(label: &str, value: impl Into<String>) -> Value {
+    context! { label => label, value => value.into() }
+}
+
+/// The fields of one row, or `None` when there is no such row.
+async fn describe(state: &Provider, kind: Kind, id: Id) -> Result<Option<Vec<Value>>, StoreError> {
+    let now = state.clock.now();
+    let mut n = Names::default();
+    let store = &state.store;
+    let Some(admin) = store.admin() else {
+        return Ok(None);
+    };
+    Ok(match kind {
+        Kind::Application => match store.get_application(id).await? {
+            Some(a) => Some(vec![
+                field("Id", a.id.to_string()),
+                field("Name", a.name.clone()),
+                field("Client id", a.client_id.clone()),
+                field("User", n.user(state, a.user_id).await),
+                field("Client type", a.client_type.as_str()),
+                field("Grant type", a.authorization_grant_type.as_str()),
+                field(
+                    "Client secret",
+                    if a.hash_client_secret {
+                        "stored hashed (not shown)"
+                    } else {
+                        "stored unhashed (not shown)"
+                    },
+                ),
+                field("Redirect URIs", a.redirect_uris.clone()),
+                field(
+                    "Post logout redirect URIs",
+                    a.post_logout_redirect_uris.clone(),
+                ),
+                field("Allowed origins", a.allowed_origins.clone()),
+                field(
+                    "Algorithm",
+                    if a.algorithm.as_str().is_empty() {
+                        "none"
+                    } else {
+                        a.algorithm.as_str()
+                    },
+                ),
+                field("Skip authorization", yes_no(a.skip_authorization)),
+                field("Created", show_time(a.created)),
+                field("Updated", show_time(a.updated)),
+            ]),
+            None => None,
+        },
+        Kind::User => match store.get_user(id).await? {
+            Some(u) => Some(vec![
+                field("Id", u.id.to_string()),
+                field("Username", u.username),
+                field("Email", u.email),
+                field("First name", u.first_name),
+                field("Last name", u.last_name),
+                field(
+                    "Password",
+                    if oauth_toolkit_core::password::is_usable(&u.password) {
+                        "set (hash not shown)"
+                    } else {
+                        "unusable"
+                    },
+                ),
+                field("Active", yes_no(u.is_active)),
+                field("Staff", yes_no(u.is_staff)),
+                field("Joined", show_time(u.date_joined)),
+                field(
+                    "Last login",
+                    u.last_login
+                        .map(show_time)
+                        .unwrap_or_else(|| "never".into()),
+                ),
+            ]),
+            None => None,
+        },
+        Kind::AccessToken => match store.get_access_token(id).await? {
+            Some(t) => Some(vec![
+                field("Id", t.id.to_string()),
+                field("Checksum", short(&t.token_checksum)),
+                field("User", n.user(state, t.user_id).await),
+                field("Application", n.app(state, t.application_id).await),
+                field("Scope", t.scope),
+                field("Expires", expiry(t.expires, now)),
+                field(
+                    "ID token",
+                    t.id_token_id
+                        .map(|i| format!("#{i}"))
+                        .unwrap_or_else(|| "—".into()),
+                ),
+                field(
+                    "Rotated from refresh token",
+                    t.source_refresh_token_id
+                        .map(|i| format!("#{i}"))
+                        .unwrap_or_else(|| "—".into()),
+                ),
+                field("Created", show_time(t.created)),
+                field("Updated", show_time(t.updated)),
+            ]),
+            None => None,
+        },
+        Kind::RefreshToken => match store.get_refresh_token(id).await? {
+            Some(t) => Some(vec![
+                field("Id", t.id.to_string()),
+                field("Checksum", short(&t.token_checksum)),
+                field("User", n.user(state, Some(t.user_id)).await),
+                field("Application", n.app(state, Some(t.application_id)).await),
+                field(
+                    "Access token",
+                    t.access_token_id
+                        .map(|i| format!("#{i}"))
+                        .unwrap_or_else(|| "—".into()),
+                ),
+                field(
+                    "Revoked",
+                    t.revoked.map(show_time).unwrap_or_else(|| "no".into()),
+                ),
+                field("Created", show_time(t.created)),
+            ]),
+            None => None,
+        },
+        Kind::Grant => match admin.get_grant(id).await? {
+            Some(g) => Some(vec![
+                field("Id", g.id.to_string()),
+                field("Checksum", short(&g.code_checksum)),
+                field("User", n.user(state, Some(g.user_id)).await),
+                field("Application", n.app(state, Some(g.application_id)).await),
+                field("Redirect URI", g.redirect_uri),
+                field("Scope", g.scope),
+                field("Expires", expiry(g.expires, now)),
+                field("PKCE", yes_no(!g.code_challenge.is_empty())),
+                field(
+                    "Used",
+                    g.consumed.map(show_time).unwrap_or_else(|| "no".into()),
+                ),
+                field("Created", show_time(g.created)),
+            ]),
+            None => None,
+        },
+        Kind::IdToken => match store.get_id_token(id).await? {
+            Some(t) => Some(vec![
+                field("Id", t.id.to_string()),
+                field("JWT id", t.jti.to_string()),
+                field("User", n.user(state, t.user_id).await),
+                field("Application", n.app(state, t.application_id).await),
+                field("Scope", t.scope),
+                field("Expires", expiry(t.expires, now)),
+                field("Created", show_time(t.created)),
+            ]),
+            None => None,
+        },
+        Kind::DeviceGrant => match admin.get_device_grant(id).await? {
+            Some(d) => Some(vec![
+                field("Id", d.id.to_string()),
+                field("Checksum", short(&d.device_code_checksum)),
+                field("Client id", d.client_id),
+                field("User", n.user(state, d.user_id).await),
+                field("Status", d.status.to_string()),
+                field("Scope", d.scope),
+                field("Expires", expiry(d.expires, now)),
+                field(
+                    "Last polled",
+                    d.last_checked
+                        .map(show_time)
+                        .unwrap_or_else(|| "never".into()),
+                ),
+                field("Created", show_time(d.created)),
+            ]),
+            None => None,
+        },
+        Kind::SigningKey => match admin.get_signing_key(id).await? {
+            Some(k) => Some(vec![
+                field("Id", k.id.to_string()),
+                field("Key id", k.kid),
+                field("Algorithm", k.algorithm),
+                field("Private key", "stored (not shown)"),
+                field("Created", show_time(k.created)),
+            ]),
+            None => None,
+        },
+    })
+}
+
+/// Links to the lists of a user's or an application's rows.
+fn related(kind: Kind, id: Id) -> Vec<Value> {
+    let by = match kind {
+        Kind::User => "user",
+        Kind::Application => "application",
+        _ => return Vec::new(),
+    };
+    let mut kinds = vec![
+        Kind::AccessToken,
+        Kind::RefreshToken,
+        Kind::Grant,
+        Kind::IdToken,
+    ];
+    if kind == Kind::User {
+        kinds.insert(0, Kind::Application);
+    }
+    kinds
+        .into_iter()
+        .map(|k| context! { label => format!("Their {}", k.plural().to_lowercase()), url => format!("{}?{by}={id}", k.list_url()), danger => false })
+        .collect()
+}
+
+/// `GET /admin/<model>/<pk>/change/`.
+pub(crate) async fn detail(
+    State(state): State<Provider>,
+    kind: Kind,
+    Path(pk): Path<String>,
+    request: Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let account = match staff(&state, &parts).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let id = match row_id(&state, &pk) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    if let Err(r) = admin_store(&state) {
+        return r;
+    }
+    let fields = match describe(&state, kind, id).await {
+        Ok(Some(f)) => f,
+        Ok(None) => return not_found(&state),
+        Err(e) => return unavailable(&state, e),
+    };
+    let mut links = super::forms::edit_link(kind, id)
+        .into_iter()
+        .collect::<Vec<_>>();
+    links.extend(actions::actions_of(kind).iter().map(|a| {
+        context! { label => a.label(), url => kind.action_url(id, a.slug()), danger => a.dangerous() }
+    }));
+    links.extend(related(kind, id));
+    let ctx = context! {
+        heading => format!("{} #{id}", capitalised(kind.singular())),
+        fields => fields,
+        actions => links,
+        back_url => kind.list_url(),
+    };
+    page(
+        &state,
+        &account,
+        "oauth_toolkit/admin/detail.html",
+        ctx,
+        StatusCode::OK,
+    )
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
