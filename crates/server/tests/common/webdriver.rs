@@ -192,6 +192,145 @@ impl Browser {
     }
 }
 
+/// Scripts, window size, and reading and changing single elements.
+impl Browser {
+    /// `execute/sync`: run `script` (a function body; `arguments` holds `args`) and return
+    /// its value.
+    pub async fn execute(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// `execute/async`: as [`Browser::execute`], but the script calls its last argument (a
+    /// callback) with the result.
+    pub async fn execute_async(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Resize the window (`window/rect`).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
+    /// How many elements match `css`.
+    pub async fn count(&self, css: &str) -> usize {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/elements",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v.as_array().map_or(0, Vec::len)
+    }
+
+    /// The rendered text of the first element matching `css`.
+    pub async fn text(&self, css: &str) -> String {
+        let el = self.find(css).await;
+        let v = self
+            .call(reqwest::Method::GET, &format!("/element/{el}/text"), None)
+            .await;
+        v.as_str().unwrap_or("").to_string()
+    }
+
+    /// An attribute of the first element matching `css` (`None` when absent).
+    pub async fn attribute(&self, css: &str, name: &str) -> Option<String> {
+        let el = self.find(css).await;
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{el}/attribute/{name}"),
+                None,
+            )
+            .await;
+        v.as_str().map(str::to_string)
+    }
+
+    /// A DOM property (`value`, `checked`, ...) of the first element matching `css`.
+    pub async fn property(&self, css: &str, name: &str) -> Value {
+        let el = self.find(css).await;
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{el}/property/{name}"),
+            None,
+        )
+        .await
+    }
+
+    /// Whether the first element matching `css` is shown.
+    pub async fn displayed(&self, css: &str) -> bool {
+        let el = self.find(css).await;
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{el}/displayed"),
+                None,
+            )
+            .await;
+        v.as_bool().unwrap_or(false)
+    }
+
+    /// Empty a text control, then type `text` into it.
+    pub async fn clear_and_type(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.type_into(css, text).await;
+    }
+
+    /// Choose the `<option value=VALUE>` of the `<select>` matching `select_css`, by
+    /// clicking it as a person would.
+    pub async fn select_option(&self, select_css: &str, value: &str) {
+        self.click(&format!("{select_css} option[value=\"{value}\"]"))
+            .await;
+    }
+
+    /// Wait until an element matches `css` (e.g. the page after a form's POST, whose URL
+    /// may not change).
+    pub async fn wait_for(&self, css: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.exists(css).await {
+            assert!(
+                Instant::now() < deadline,
+                "no {css} at {}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Wait until the current URL is exactly `url`.
+    pub async fn wait_for_exact_url(&self, url: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let now = self.url().await;
+            if now == url {
+                return;
+            }
+            assert!(Instant::now() < deadline, "still at {now}, waiting for {url}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 impl Browser {
     /// End the browser session (Chromium exits) and the driver.
     pub async fn quit(self) {

@@ -12,8 +12,11 @@
 #![allow(clippy::result_large_err)]
 
 mod actions;
+mod application_forms;
+mod detail;
 mod forms;
 mod lists;
+mod user_forms;
 
 use axum::extract::{Path, Request, State};
 use axum::http::request::Parts;
@@ -136,7 +139,7 @@ pub(crate) fn routes() -> Router<Provider> {
             .route(
                 &format!("{base}{{pk}}/change/"),
                 get(move |s: State<Provider>, p: Path<String>, req: Request| {
-                    lists::detail(s, kind, p, req)
+                    detail::detail(s, kind, p, req)
                 }),
             );
         for &action in actions::actions_of(kind) {

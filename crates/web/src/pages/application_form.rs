@@ -446,3 +446,89 @@ pub(crate) fn as_new_blank(settings: &Settings) -> NewApplication {
         settings,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::form::parse_urlencoded;
+
+    fn submit(body: &str, variant: Variant) -> (FormState, Option<(NewApplication, Option<String>)>) {
+        let settings = Settings::default();
+        parse(&parse_urlencoded(body.as_bytes()), variant, as_new_blank(&settings))
+    }
+
+    #[test]
+    fn a_valid_registration_parses_with_lists_on_one_line() {
+        let (fs, parsed) = submit(
+            "name=Printer&client_id=abc&client_type=public&authorization_grant_type=authorization-code\
+             &redirect_uris=https%3A%2F%2Fa.example%2Fcb%0D%0Ahttps%3A%2F%2Fb.example%2Fcb&hash_client_secret=on",
+            Variant::Register,
+        );
+        assert!(fs.is_valid(), "{:?}", fs.errors);
+        let (app, typed) = parsed.unwrap();
+        assert_eq!(app.redirect_uris, "https://a.example/cb https://b.example/cb");
+        assert_eq!(app.client_type, ClientType::Public);
+        assert!(app.hash_client_secret);
+        assert!(typed.is_none(), "an empty secret means: generate one");
+    }
+
+    #[test]
+    fn unknown_choices_are_field_errors() {
+        let (fs, parsed) = submit(
+            "client_id=abc&client_type=secret&authorization_grant_type=magic&algorithm=none",
+            Variant::Register,
+        );
+        assert!(parsed.is_none());
+        for f in ["client_type", "authorization_grant_type", "algorithm"] {
+            assert!(fs.errors.contains_key(f), "{f}: {:?}", fs.errors);
+        }
+        assert_eq!(fs.values["client_type"], "secret", "what was typed is kept");
+    }
+
+    #[test]
+    fn model_rules_land_next_to_their_field() {
+        let settings = Settings::default();
+        let (mut fs, parsed) = submit(
+            "client_id=a%3Ab&client_type=public&authorization_grant_type=authorization-code&algorithm=HS256",
+            Variant::Register,
+        );
+        let (app, _) = parsed.unwrap();
+        check(&mut fs, &app, &settings, Variant::Register);
+        assert!(fs.errors["client_id"].iter().any(|m| m.contains(':')), "{:?}", fs.errors);
+        assert!(fs.errors.contains_key("redirect_uris"), "{:?}", fs.errors);
+        assert!(fs.errors.contains_key("algorithm"), "{:?}", fs.errors);
+    }
+
+    #[test]
+    fn only_staff_may_skip_authorization_and_updates_never_set_a_secret() {
+        let body = "client_id=abc&client_type=confidential&authorization_grant_type=client-credentials\
+                    &skip_authorization=on&client_secret=typed&hash_client_secret=on";
+        let (_, user) = submit(body, Variant::Register);
+        assert!(!user.unwrap().0.skip_authorization);
+        let (_, staff) = submit(body, Variant::StaffRegister);
+        assert!(staff.unwrap().0.skip_authorization);
+        let (_, update) = submit(body, Variant::Update);
+        let (app, typed) = update.unwrap();
+        assert!(typed.is_none());
+        assert!(app.client_secret.is_empty(), "the base's (empty) secret is kept");
+        let fields = application_fields(&FormState::default(), Variant::Update);
+        assert!(!format!("{fields:?}").contains("client_secret"));
+    }
+
+    #[test]
+    fn a_repeated_field_is_refused() {
+        let (fs, _) = submit(
+            "client_id=a&client_id=b&client_type=public&authorization_grant_type=implicit",
+            Variant::Register,
+        );
+        assert!(fs.errors.contains_key("client_id"));
+    }
+
+    #[test]
+    fn password_fields_never_echo_their_value() {
+        let mut fs = FormState::default();
+        fs.values.insert("client_secret", "s3cret".into());
+        let v = field(&fs, "client_secret", "Client secret", Kind::Password, "", false);
+        assert!(!format!("{v:?}").contains("s3cret"));
+    }
+}

@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod application_form;
+pub(crate) mod application_save;
 pub mod applications;
 pub mod authorized_tokens;
 pub mod device;

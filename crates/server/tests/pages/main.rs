@@ -1,0 +1,3 @@
+#[path = "../common/mod.rs"]
+#[macro_use]
+mod common;
