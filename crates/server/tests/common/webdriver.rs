@@ -51,6 +51,9 @@ impl Browser {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--window-size=1000,900".into(),
+            // The pages scroll smoothly once something has focus; chromedriver's click
+            // would hit-test while an element is still scrolling into view.
+            "--force-prefers-reduced-motion".into(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
         if !javascript {
@@ -89,8 +92,8 @@ impl Browser {
             req = req.json(&b);
         }
         let v: Value = req.send().await.unwrap().json().await.unwrap();
-        if v["value"].get("error").is_some() {
-            panic!("webdriver {path}: {}", v["value"]);
+        if let Some(error) = v["value"].get("error") {
+            panic!("webdriver {path}: {error}: {}", v["value"]["message"]);
         }
         v["value"].clone()
     }
@@ -301,6 +304,8 @@ impl Browser {
     pub async fn select_option(&self, select_css: &str, value: &str) {
         self.click(&format!("{select_css} option[value=\"{value}\"]"))
             .await;
+        let chosen = self.property(select_css, "value").await;
+        assert_eq!(chosen, value, "{select_css}: option {value} not selected");
     }
 
     /// Wait until an element matches `css` (e.g. the page after a form's POST, whose URL
@@ -325,7 +330,10 @@ impl Browser {
             if now == url {
                 return;
             }
-            assert!(Instant::now() < deadline, "still at {now}, waiting for {url}");
+            assert!(
+                Instant::now() < deadline,
+                "still at {now}, waiting for {url}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -15,19 +15,29 @@ async fn registering_works_without_javascript(env: Env) {
 
     let browser = Browser::start(false).await;
     browser.goto(&format!("{base}/o/applications/")).await;
-    browser.wait_for_url(&format!("{base}/accounts/login/")).await;
+    browser
+        .wait_for_url(&format!("{base}/accounts/login/"))
+        .await;
     sign_in(&browser, "bob", "builder-pw").await;
-    browser.wait_for_exact_url(&format!("{base}/o/applications/")).await;
-    browser.click("main a[href$='/applications/register/']").await;
+    browser
+        .wait_for_exact_url(&format!("{base}/o/applications/"))
+        .await;
+    browser
+        .click("main a[href$='/applications/register/']")
+        .await;
     browser.wait_for("#applicationForm").await;
     browser.type_into("#id_name", "No Script").await;
-    browser.select_option("#id_client_type", "confidential").await;
+    browser
+        .select_option("#id_client_type", "confidential")
+        .await;
     browser
         .type_into("#id_redirect_uris", "https://client.example/cb")
         .await;
     browser.click("#applicationForm [type=submit]").await;
     browser.wait_for("#client-secret").await;
-    browser.screenshot(&shots.join("01-detail-new-secret.png")).await;
+    browser
+        .screenshot(&shots.join("01-detail-new-secret.png"))
+        .await;
 
     assert_eq!(browser.text("h1").await, "No Script");
     let secret = browser.text("#client-secret").await;
@@ -38,7 +48,10 @@ async fn registering_works_without_javascript(env: Env) {
     assert_eq!(browser.count("button.copy[hidden]").await, 2);
     for target in ["client-id", "client-secret"] {
         let css = format!("button.copy[data-copy-target={target}]");
-        assert!(!browser.displayed(&css).await, "{css} is visible without JavaScript");
+        assert!(
+            !browser.displayed(&css).await,
+            "{css} is visible without JavaScript"
+        );
     }
     browser.quit().await;
 }

@@ -19,9 +19,10 @@ async fn field_value(browser: &Browser, label: &str) -> String {
         { if (dt.textContent.trim() === arguments[0]) return dt.nextElementSibling.textContent.trim(); } \
         return null;";
     let v = browser.execute(script, serde_json::json!([label])).await;
-    v.as_str()
-        .unwrap_or_else(|| panic!("no field {label} on {}", browser.url().await))
-        .to_string()
+    match v.as_str() {
+        Some(text) => text.to_string(),
+        None => panic!("no field {label} on {}", browser.url().await),
+    }
 }
 
 async fn introspect(base: &str, id: &str, secret: &str, token: &str) -> Value {
@@ -37,8 +38,14 @@ async fn introspect(base: &str, id: &str, secret: &str, token: &str) -> Value {
 }
 
 /// Register NAME through the form; returns (detail URL, client id, client secret).
-async fn register(browser: &Browser, pages: &mut Inspector, redirect: &str) -> (String, String, String) {
-    browser.click("main a[href$='/applications/register/']").await;
+async fn register(
+    browser: &Browser,
+    pages: &mut Inspector,
+    redirect: &str,
+) -> (String, String, String) {
+    browser
+        .click("main a[href$='/applications/register/']")
+        .await;
     browser.wait_for("#applicationForm").await;
     pages.check(browser, "register-form").await;
     assert_eq!(
@@ -47,7 +54,9 @@ async fn register(browser: &Browser, pages: &mut Inspector, redirect: &str) -> (
         "secrets are stored hashed by default"
     );
     browser.type_into("#id_name", NAME).await;
-    browser.select_option("#id_client_type", "confidential").await;
+    browser
+        .select_option("#id_client_type", "confidential")
+        .await;
     browser
         .select_option("#id_authorization_grant_type", "authorization-code")
         .await;
@@ -66,11 +75,18 @@ async fn register(browser: &Browser, pages: &mut Inspector, redirect: &str) -> (
     let secret = browser.text("#client-secret").await;
     assert!(secret.len() >= 32, "a generated secret, got {secret:?}");
     assert!(
-        browser.displayed("button[data-copy-target=client-secret]").await,
+        browser
+            .displayed("button[data-copy-target=client-secret]")
+            .await,
         "with JavaScript the Copy button of the secret is shown"
     );
-    let edit = browser.attribute("main a[href$='/update/']", "href").await.unwrap();
-    let detail = edit.trim_end_matches("update/").to_string();
+    // The absolute URL (the `href` property, not the attribute).
+    let edit = browser.property("main a[href$='/update/']", "href").await;
+    let detail = edit
+        .as_str()
+        .unwrap()
+        .trim_end_matches("update/")
+        .to_string();
     (detail, client_id, secret)
 }
 
@@ -92,7 +108,9 @@ async fn a_person_and_staff_use_the_pages(env: Env) {
     alice.wait_for_exact_url(&format!("{base}/")).await;
     pages.check(&alice, "home").await;
     alice.click("nav.site-nav a[href$='/applications/']").await;
-    alice.wait_for_exact_url(&format!("{base}/o/applications/")).await;
+    alice
+        .wait_for_exact_url(&format!("{base}/o/applications/"))
+        .await;
     pages.check(&alice, "applications-empty").await;
 
     let (detail, client_id, secret) = register(&alice, &mut pages, &redirect).await;
@@ -102,13 +120,16 @@ async fn a_person_and_staff_use_the_pages(env: Env) {
     pages.check(&alice, "detail").await;
     pages.check_narrow(&alice, "detail").await;
     let source = alice.source().await;
-    assert!(!source.contains(&secret), "the secret is shown again on {detail}");
+    assert!(
+        !source.contains(&secret),
+        "the secret is shown again on {detail}"
+    );
     assert!(!alice.exists("#client-secret").await);
     assert!(source.contains("Stored hashed"), "{source}");
 
     // Rename it.
     alice.click("main a[href$='/update/']").await;
-    alice.wait_for(&format!("#applicationForm[action$='/update/']")).await;
+    alice.wait_for("#applicationForm[action$='/update/']").await;
     pages.check(&alice, "update-form").await;
     alice.clear_and_type("#id_name", NEW_NAME).await;
     alice.click("#applicationForm [type=submit]").await;
@@ -135,7 +156,11 @@ async fn a_person_and_staff_use_the_pages(env: Env) {
     assert!(alice.text(".scopes").await.contains("Reading scope"));
     alice.click("#authorizationForm input[name=allow]").await;
     let landed = alice.wait_for_url(&redirect).await;
-    assert_eq!(query_param(&landed, "state").as_deref(), Some("st4te"), "{landed}");
+    assert_eq!(
+        query_param(&landed, "state").as_deref(),
+        Some("st4te"),
+        "{landed}"
+    );
     let code = query_param(&landed, "code").unwrap_or_else(|| panic!("no code in {landed}"));
 
     let resp = reqwest::Client::new()
@@ -152,9 +177,15 @@ async fn a_person_and_staff_use_the_pages(env: Env) {
         .unwrap();
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
-    let token = body["access_token"].as_str().expect("access_token").to_string();
+    let token = body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
     assert_eq!(body["scope"], "read");
-    assert_eq!(introspect(&base, &client_id, &secret, &token).await["active"], true);
+    assert_eq!(
+        introspect(&base, &client_id, &secret, &token).await["active"],
+        true
+    );
 
     // Authorized tokens: the renamed application with the scope's description; revoke it.
     alice.goto(&format!("{base}/o/authorized_tokens/")).await;
@@ -166,10 +197,20 @@ async fn a_person_and_staff_use_the_pages(env: Env) {
     alice.wait_for("main form[action$='/delete/']").await;
     pages.check(&alice, "revoke-confirm").await;
     assert!(alice.text("main").await.contains(NEW_NAME));
-    alice.click("main form[action$='/delete/'] [type=submit]").await;
-    alice.wait_for_exact_url(&format!("{base}/o/authorized_tokens/")).await;
-    assert!(!alice.text("main").await.contains(NEW_NAME), "the token is still listed");
-    assert_eq!(introspect(&base, &client_id, &secret, &token).await["active"], false);
+    alice
+        .click("main form[action$='/delete/'] [type=submit]")
+        .await;
+    alice
+        .wait_for_exact_url(&format!("{base}/o/authorized_tokens/"))
+        .await;
+    assert!(
+        !alice.text("main").await.contains(NEW_NAME),
+        "the token is still listed"
+    );
+    assert_eq!(
+        introspect(&base, &client_id, &secret, &token).await["active"],
+        false
+    );
 
     // Another id is a 404 page that passes the same checks.
     alice.goto(&format!("{base}/o/applications/999999/")).await;
@@ -193,28 +234,37 @@ async fn staff_deactivates_alice(base: &str, pages: &mut Inspector, client_id: &
     sam.wait_for_exact_url(&format!("{base}/admin/")).await;
     pages.check(&sam, "admin-index").await;
 
-    sam.click("main a[href='/admin/oauth2_provider/application/']").await;
+    sam.click("main a[href='/admin/oauth2_provider/application/']")
+        .await;
     sam.wait_for("#id_q").await;
     pages.check(&sam, "admin-applications").await;
     sam.type_into("#id_q", NEW_NAME).await;
     sam.click("form.filters [type=submit]").await;
-    sam.wait_for_url(&format!("{base}/admin/oauth2_provider/application/?")).await;
-    assert_eq!(query_param(&sam.url().await, "q").as_deref(), Some("Photo+Printer+Pro"));
+    sam.wait_for_url(&format!("{base}/admin/oauth2_provider/application/?"))
+        .await;
+    assert_eq!(
+        query_param(&sam.url().await, "q").as_deref(),
+        Some("Photo+Printer+Pro")
+    );
     pages.check(&sam, "admin-applications-search").await;
     assert_eq!(sam.count("table.list tbody tr").await, 1);
     let row = sam.text("table.list tbody tr").await;
     assert!(row.contains(NEW_NAME) && row.contains(client_id), "{row}");
     sam.click("table.list tbody th a").await;
-    sam.wait_for_url(&format!("{base}/admin/oauth2_provider/application/")).await;
+    sam.wait_for("dl.fields").await;
     pages.check(&sam, "admin-application").await;
     assert_eq!(field_value(&sam, "Client id").await, client_id);
-    assert_eq!(field_value(&sam, "Client secret").await, "stored hashed (not shown)");
+    assert_eq!(
+        field_value(&sam, "Client secret").await,
+        "stored hashed (not shown)"
+    );
 
     sam.goto(&format!("{base}/admin/auth/user/")).await;
     pages.check(&sam, "admin-users").await;
     sam.type_into("#id_q", "alice").await;
     sam.click("form.filters [type=submit]").await;
-    sam.wait_for_url(&format!("{base}/admin/auth/user/?q=alice")).await;
+    sam.wait_for_url(&format!("{base}/admin/auth/user/?q=alice"))
+        .await;
     pages.check(&sam, "admin-users-search").await;
     assert_eq!(sam.count("table.list tbody tr").await, 1);
     assert!(sam.text("table.list tbody tr").await.contains("alice"));
@@ -229,7 +279,8 @@ async fn staff_deactivates_alice(base: &str, pages: &mut Inspector, client_id: &
     sam.click("main a[href$='/deactivate/']").await;
     sam.wait_for("main form[action$='/deactivate/']").await;
     pages.check(&sam, "admin-deactivate-confirm").await;
-    sam.click("main form[action$='/deactivate/'] [type=submit]").await;
+    sam.click("main form[action$='/deactivate/'] [type=submit]")
+        .await;
     sam.wait_for_exact_url(&user_detail).await;
     pages.check(&sam, "admin-user-deactivated").await;
     assert_eq!(field_value(&sam, "Active").await, "no");

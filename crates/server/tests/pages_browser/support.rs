@@ -18,7 +18,8 @@ pub const WIDE: (u32, u32) = (1000, 900);
 pub const NARROW: u32 = 360;
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let server_crate = Path::new(env!("CARGO_MANIFEST_DIR"));
+    server_crate.ancestors().nth(2).unwrap().to_path_buf()
 }
 
 /// The cargo target directory: `CARGO_TARGET_DIR` when set, else the workspace's `target/`.
@@ -50,7 +51,10 @@ pub fn backend_name(env: &Env) -> &'static str {
 /// without it the test fails and says how to install it).
 pub fn axe_source() -> String {
     let rel = "npm/node_modules/axe-core/axe.min.js";
-    let candidates = [target_dir().join(rel), workspace_root().join("target").join(rel)];
+    let candidates = [
+        target_dir().join(rel),
+        workspace_root().join("target").join(rel),
+    ];
     for path in &candidates {
         if let Ok(src) = std::fs::read_to_string(path) {
             return src;
@@ -150,7 +154,7 @@ return {h1: Array.from(document.querySelectorAll('h1')).map(h => h.textContent.t
 const AXE_JS: &str = r#"
 const done = arguments[arguments.length - 1];
 axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})
-  .then(r => done({violations: r.violations
+  .then(r => done({passes: r.passes.length, violations: r.violations
     .filter(v => v.impact === 'serious' || v.impact === 'critical')
     .map(v => ({id: v.id, impact: v.impact, help: v.help,
       nodes: v.nodes.map(n => n.target.join(' ') + '  ' + (n.failureSummary || '').replace(/\s+/g, ' '))}))}))
@@ -186,76 +190,108 @@ impl Inspector {
         browser.screenshot(&path).await;
     }
 
-    /// Screenshot, one `<h1>`, labelled controls, no serious or critical axe finding.
+    /// Screenshot, then fail on any of [`Inspector::problems`].
     pub async fn check(&mut self, browser: &Browser, name: &str) {
         self.screenshot(browser, name).await;
-        let url = browser.url().await;
-        let s = browser.execute(STRUCTURE_JS, json!([])).await;
-        let h1 = s["h1"].as_array().cloned().unwrap_or_default();
-        assert_eq!(h1.len(), 1, "page {name} ({url}): want exactly one <h1>, got {h1:?}");
-        let unlabelled = s["unlabelled"].as_array().cloned().unwrap_or_default();
-        assert!(
-            unlabelled.is_empty(),
-            "page {name} ({url}): controls without a label: {unlabelled:#?}"
-        );
-        self.axe(browser, name, &url).await;
+        let found = self.problems(browser).await;
+        if !found.is_empty() {
+            let url = browser.url().await;
+            panic!("page {name} ({url}):\n{}", found.join("\n"));
+        }
     }
 
-    async fn axe(&self, browser: &Browser, name: &str, url: &str) {
+    /// What is wrong with the page the browser shows: not exactly one `<h1>`, a visible
+    /// control without a label, axe-core's serious or critical WCAG 2 A/AA findings.
+    pub async fn problems(&self, browser: &Browser) -> Vec<String> {
+        let mut found = Vec::new();
+        let s = browser.execute(STRUCTURE_JS, json!([])).await;
+        let h1: Vec<&str> = s["h1"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if h1.len() != 1 {
+            found.push(format!("want exactly one <h1>, got {h1:?}"));
+        }
+        for el in s["unlabelled"].as_array().into_iter().flatten() {
+            found.push(format!(
+                "control without a label: {}",
+                el.as_str().unwrap_or("")
+            ));
+        }
+        found.extend(self.axe(browser).await);
+        found
+    }
+
+    async fn axe(&self, browser: &Browser) -> Vec<String> {
         let loaded = browser
             .execute("return typeof window.axe === 'object';", json!([]))
             .await;
         if loaded != Value::Bool(true) {
+            // Through WebDriver, not a <script> element: the pages' CSP does not apply.
             let src = format!("{}\nreturn typeof window.axe;", self.axe);
             let t = browser.execute(&src, json!([])).await;
-            assert_eq!(t, "object", "page {name}: axe-core did not load");
+            assert_eq!(t, "object", "axe-core did not load");
         }
         let r = browser.execute_async(AXE_JS, json!([])).await;
-        assert!(r["error"].is_null(), "page {name}: axe failed: {}", r["error"]);
-        let violations = r["violations"].as_array().cloned().unwrap_or_default();
-        if violations.is_empty() {
-            return;
-        }
-        let mut report = String::new();
-        for v in &violations {
-            report.push_str(&format!(
-                "\n  [{}] {}: {}",
+        assert!(r["error"].is_null(), "axe-core failed: {}", r["error"]);
+        assert!(
+            r["passes"].as_u64().unwrap_or(0) > 0,
+            "axe-core ran no rule: {r}"
+        );
+        let mut found = Vec::new();
+        for v in r["violations"].as_array().into_iter().flatten() {
+            let mut line = format!(
+                "axe [{}] {}: {}",
                 v["impact"].as_str().unwrap_or(""),
                 v["id"].as_str().unwrap_or(""),
                 v["help"].as_str().unwrap_or("")
-            ));
+            );
             for n in v["nodes"].as_array().into_iter().flatten() {
-                report.push_str(&format!("\n      {}", n.as_str().unwrap_or("")));
+                line.push_str(&format!("\n      {}", n.as_str().unwrap_or("")));
             }
+            found.push(line);
         }
-        panic!("page {name} ({url}): axe-core (WCAG 2 A/AA) found:{report}");
+        found
     }
 
-    /// At 360 px: screenshot `<NN>-<name>-360.png` and no horizontal scrolling; then back to
-    /// the normal width.
+    /// At 360 px: screenshot `<NN>-<name>-360.png` and fail on sideways scrolling; then
+    /// back to the normal width.
     pub async fn check_narrow(&mut self, browser: &Browser, name: &str) {
         browser.set_window_size(NARROW, 800).await;
         wait_for_width(browser, |w| w <= NARROW).await;
         self.screenshot(browser, &format!("{name}-{NARROW}")).await;
-        let o = browser.execute(OVERFLOW_JS, json!([])).await;
-        let (scroll, inner) = (o["scroll"].as_u64().unwrap(), o["inner"].as_u64().unwrap());
+        let overflow = overflow(browser).await;
         let url = browser.url().await;
         browser.set_window_size(WIDE.0, WIDE.1).await;
         wait_for_width(browser, |w| w > NARROW).await;
-        assert!(
-            scroll <= inner,
-            "page {name} ({url}) at {NARROW} px scrolls sideways: scrollWidth {scroll} > \
-             innerWidth {inner}; elements past the right edge: {:#}",
-            o["wide"]
-        );
+        if let Some(o) = overflow {
+            panic!("page {name} ({url}) at {NARROW} px: {o}");
+        }
     }
 }
 
+/// Whether the page scrolls sideways (`scrollWidth > innerWidth`), and what sticks out.
+pub async fn overflow(browser: &Browser) -> Option<String> {
+    let o = browser.execute(OVERFLOW_JS, json!([])).await;
+    let (scroll, inner) = (o["scroll"].as_u64().unwrap(), o["inner"].as_u64().unwrap());
+    (scroll > inner).then(|| {
+        format!(
+            "scrolls sideways: scrollWidth {scroll} > innerWidth {inner}; \
+             elements past the right edge: {:#}",
+            o["wide"]
+        )
+    })
+}
+
 /// Wait until `window.innerWidth` satisfies `ok` (a resize lands asynchronously).
-async fn wait_for_width(browser: &Browser, ok: impl Fn(u32) -> bool) {
+pub async fn wait_for_width(browser: &Browser, ok: impl Fn(u32) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let w = browser.execute("return window.innerWidth;", json!([])).await;
+        let w = browser
+            .execute("return window.innerWidth;", json!([]))
+            .await;
         let w = w.as_u64().unwrap_or(0) as u32;
         if ok(w) {
             return;
