@@ -184,7 +184,12 @@ fn provider_name_has_a_default_and_is_checked() {
     assert_eq!(Settings::default().server.provider_name, "OAuth Toolkit");
     let s = Settings::from_toml_str("provider_name = \"Example ID\"").unwrap();
     assert_eq!(s.server.provider_name, "Example ID");
-    for bad in ["\"\"", "\"   \"", "\"a\\nb\"", &format!("\"{}\"", "x".repeat(101))] {
+    for bad in [
+        "\"\"",
+        "\"   \"",
+        "\"a\\nb\"",
+        &format!("\"{}\"", "x".repeat(101)),
+    ] {
         let e = Settings::from_toml_str(&format!("provider_name = {bad}")).unwrap_err();
         assert_eq!(e.key, "provider_name", "{bad}");
     }

@@ -1,7 +1,8 @@
 //! What the staff admin reads and does in bulk: pages of rows, newest first.
 //!
 //! Pages are keyset pages (`id < before_id ORDER BY id DESC LIMIT n`), so a page costs the
-//! same on the millionth row as on the first, and nothing counts the whole table. Filters
+//! same on the millionth row as on the first, and nothing counts the whole table. The token
+//! lists filtered by state are ordered by expiry instead, which their `expires` index serves. Filters
 //! are on indexed columns (user, application); the text search is for the tables people
 //! type names into (applications, users). Searching tokens by username or client id is the
 //! caller's job: it resolves the name to an id first and filters by that.
@@ -36,6 +37,10 @@ pub struct AdminQuery {
     pub staff: Option<bool>,
     /// Only rows whose id is below this one (the last id of the previous page).
     pub before_id: Option<Id>,
+    /// Access tokens and ID tokens with `live` set are listed by expiry, latest first (then
+    /// by id), so that "expired" does not walk every live row: such a page continues after
+    /// the row (`before_expires`, `before_id`) of the previous one.
+    pub before_expires: Option<OffsetDateTime>,
     /// Page length, at most [`ADMIN_PAGE_MAX`] (larger values are clamped).
     pub limit: u32,
     /// The time `live` is judged at.

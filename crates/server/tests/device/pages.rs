@@ -81,7 +81,9 @@ async fn user_code_entry(env: Env) {
     assert!(form.body.contains("name=\"csrfmiddlewaretoken\""));
     // The only script is the pages' external one, which adds copy buttons; nothing inline.
     assert!(
-        form.body.match_indices("<script").all(|(i, _)| form.body[i..].starts_with("<script src=")),
+        form.body
+            .match_indices("<script")
+            .all(|(i, _)| form.body[i..].starts_with("<script src=")),
         "no inline script: {}",
         form.body
     );

@@ -6,8 +6,8 @@ mod actions;
 mod filters;
 pub(super) use actions::{admin_delete_user_cascades, admin_revoke_user_tokens};
 pub(super) use filters::{
-    admin_application_filters, admin_grant_and_device_filters, admin_text_search_escapes_wildcards,
-    admin_token_filters, admin_user_filters,
+    admin_application_filters, admin_grant_and_device_filters, admin_state_filters_page_by_expiry,
+    admin_text_search_escapes_wildcards, admin_token_filters, admin_user_filters,
 };
 
 fn admin(store: &dyn Store) -> &dyn AdminStore {

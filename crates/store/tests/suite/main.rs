@@ -159,6 +159,7 @@ backends!(
     admin::admin_user_filters,
     admin::admin_text_search_escapes_wildcards,
     admin::admin_token_filters,
+    admin::admin_state_filters_page_by_expiry,
     admin::admin_grant_and_device_filters,
     admin::admin_point_reads,
     admin::admin_revoke_user_tokens,

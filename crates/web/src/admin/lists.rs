@@ -116,6 +116,10 @@ async fn read_query(state: &Provider, kind: Kind, raw: &str) -> Result<Request_,
         limit: PAGE + 1,
         now: Some(state.clock.now()),
         before_id: first(&params, "before").parse().ok(),
+        before_expires: first(&params, "before_expires")
+            .parse::<i128>()
+            .ok()
+            .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok()),
         user_id: first(&params, "user").parse().ok(),
         application_id: first(&params, "application").parse().ok(),
         ..AdminQuery::default()
@@ -155,7 +159,7 @@ async fn read_query(state: &Provider, kind: Kind, raw: &str) -> Result<Request_,
 }
 
 /// The list's URL with the same filters, from `before` on (or from the top).
-fn url_with(kind: Kind, params: &Params, before: Option<Id>) -> String {
+fn url_with(kind: Kind, params: &Params, before: Option<Cursor>) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for name in [
         "q",
@@ -172,8 +176,11 @@ fn url_with(kind: Kind, params: &Params, before: Option<Id>) -> String {
             s.append_pair(name, v);
         }
     }
-    if let Some(b) = before {
-        s.append_pair("before", &b.to_string());
+    if let Some((id, expires)) = before {
+        s.append_pair("before", &id.to_string());
+        if let Some(e) = expires {
+            s.append_pair("before_expires", &e.unix_timestamp_nanos().to_string());
+        }
     }
     let query = s.finish();
     if query.is_empty() {
@@ -252,12 +259,15 @@ fn columns(kind: Kind) -> &'static [&'static str] {
     }
 }
 
-/// One page of rows as (id, cells).
+/// Where a row sits in its list: its id, and its expiry when the list is ordered by it.
+type Cursor = (Id, Option<OffsetDateTime>);
+
+/// One page of rows as (cursor, cells).
 async fn rows(
     state: &Provider,
     kind: Kind,
     q: &AdminQuery,
-) -> Result<Vec<(Id, Vec<String>)>, Response> {
+) -> Result<Vec<(Cursor, Vec<String>)>, Response> {
     let store = admin_store(state)?;
     let now = state.clock.now();
     let mut names = Names::default();
@@ -268,7 +278,7 @@ async fn rows(
             for a in store.admin_applications(q).await.map_err(fail)? {
                 let user = names.user(state, a.user_id).await;
                 out.push((
-                    a.id,
+                    (a.id, None),
                     vec![
                         a.display_name().to_string(),
                         a.client_id,
@@ -286,7 +296,7 @@ async fn rows(
                     .map(show_time)
                     .unwrap_or_else(|| "never".into());
                 out.push((
-                    u.id,
+                    (u.id, None),
                     vec![
                         u.username,
                         u.email,
@@ -302,7 +312,7 @@ async fn rows(
                 let user = names.user(state, t.user_id).await;
                 let app = names.app(state, t.application_id).await;
                 out.push((
-                    t.id,
+                    (t.id, Some(t.expires)),
                     vec![
                         short(&t.token_checksum),
                         user,
@@ -322,7 +332,10 @@ async fn rows(
                     .map(|i| format!("#{i}"))
                     .unwrap_or_else(|| "—".into());
                 let revoked = t.revoked.map(show_time).unwrap_or_else(|| "no".into());
-                out.push((t.id, vec![short(&t.token_checksum), user, app, at, revoked]));
+                out.push((
+                    (t.id, None),
+                    vec![short(&t.token_checksum), user, app, at, revoked],
+                ));
             }
         }
         Kind::Grant => {
@@ -331,7 +344,7 @@ async fn rows(
                 let app = names.app(state, Some(g.application_id)).await;
                 let used = g.consumed.map(show_time).unwrap_or_else(|| "no".into());
                 out.push((
-                    g.id,
+                    (g.id, None),
                     vec![
                         short(&g.code_checksum),
                         user,
@@ -348,7 +361,7 @@ async fn rows(
                 let user = names.user(state, t.user_id).await;
                 let app = names.app(state, t.application_id).await;
                 out.push((
-                    t.id,
+                    (t.id, Some(t.expires)),
                     vec![
                         t.jti.to_string(),
                         user,
@@ -363,7 +376,7 @@ async fn rows(
             for d in store.admin_device_grants(q).await.map_err(fail)? {
                 let user = names.user(state, d.user_id).await;
                 out.push((
-                    d.id,
+                    (d.id, None),
                     vec![
                         short(&d.device_code_checksum),
                         d.client_id,
@@ -376,7 +389,7 @@ async fn rows(
         }
         Kind::SigningKey => {
             for k in store.admin_signing_keys(q).await.map_err(fail)? {
-                out.push((k.id, vec![k.kid, k.algorithm, show_time(k.created)]));
+                out.push(((k.id, None), vec![k.kid, k.algorithm, show_time(k.created)]));
             }
         }
     }
@@ -416,14 +429,14 @@ pub(crate) async fn list(State(state): State<Provider>, kind: Kind, request: Req
     };
     let more = found.len() > PAGE as usize;
     found.truncate(PAGE as usize);
-    let next_url = more.then(|| url_with(kind, &req.params, found.last().map(|(id, _)| *id)));
+    let next_url = more.then(|| url_with(kind, &req.params, found.last().map(|(c, _)| *c)));
     let first_url = req
         .query
         .before_id
         .map(|_| url_with(kind, &req.params, None));
     let rows: Vec<Value> = found
         .into_iter()
-        .map(|(id, cells)| {
+        .map(|((id, _), cells)| {
             let mut all = vec![id.to_string()];
             all.extend(cells);
             context! { url => kind.row_url(id), cells => all }

@@ -452,9 +452,16 @@ mod tests {
     use super::*;
     use crate::form::parse_urlencoded;
 
-    fn submit(body: &str, variant: Variant) -> (FormState, Option<(NewApplication, Option<String>)>) {
+    fn submit(
+        body: &str,
+        variant: Variant,
+    ) -> (FormState, Option<(NewApplication, Option<String>)>) {
         let settings = Settings::default();
-        parse(&parse_urlencoded(body.as_bytes()), variant, as_new_blank(&settings))
+        parse(
+            &parse_urlencoded(body.as_bytes()),
+            variant,
+            as_new_blank(&settings),
+        )
     }
 
     #[test]
@@ -466,7 +473,10 @@ mod tests {
         );
         assert!(fs.is_valid(), "{:?}", fs.errors);
         let (app, typed) = parsed.unwrap();
-        assert_eq!(app.redirect_uris, "https://a.example/cb https://b.example/cb");
+        assert_eq!(
+            app.redirect_uris,
+            "https://a.example/cb https://b.example/cb"
+        );
         assert_eq!(app.client_type, ClientType::Public);
         assert!(app.hash_client_secret);
         assert!(typed.is_none(), "an empty secret means: generate one");
@@ -494,14 +504,19 @@ mod tests {
         );
         let (app, _) = parsed.unwrap();
         check(&mut fs, &app, &settings, Variant::Register);
-        assert!(fs.errors["client_id"].iter().any(|m| m.contains(':')), "{:?}", fs.errors);
+        assert!(
+            fs.errors["client_id"].iter().any(|m| m.contains(':')),
+            "{:?}",
+            fs.errors
+        );
         assert!(fs.errors.contains_key("redirect_uris"), "{:?}", fs.errors);
         assert!(fs.errors.contains_key("algorithm"), "{:?}", fs.errors);
     }
 
     #[test]
     fn only_staff_may_skip_authorization_and_updates_never_set_a_secret() {
-        let body = "client_id=abc&client_type=confidential&authorization_grant_type=client-credentials\
+        let body =
+            "client_id=abc&client_type=confidential&authorization_grant_type=client-credentials\
                     &skip_authorization=on&client_secret=typed&hash_client_secret=on";
         let (_, user) = submit(body, Variant::Register);
         assert!(!user.unwrap().0.skip_authorization);
@@ -510,7 +525,10 @@ mod tests {
         let (_, update) = submit(body, Variant::Update);
         let (app, typed) = update.unwrap();
         assert!(typed.is_none());
-        assert!(app.client_secret.is_empty(), "the base's (empty) secret is kept");
+        assert!(
+            app.client_secret.is_empty(),
+            "the base's (empty) secret is kept"
+        );
         let fields = application_fields(&FormState::default(), Variant::Update);
         assert!(!format!("{fields:?}").contains("client_secret"));
     }
@@ -528,7 +546,14 @@ mod tests {
     fn password_fields_never_echo_their_value() {
         let mut fs = FormState::default();
         fs.values.insert("client_secret", "s3cret".into());
-        let v = field(&fs, "client_secret", "Client secret", Kind::Password, "", false);
+        let v = field(
+            &fs,
+            "client_secret",
+            "Client secret",
+            Kind::Password,
+            "",
+            false,
+        );
         assert!(!format!("{v:?}").contains("s3cret"));
     }
 }

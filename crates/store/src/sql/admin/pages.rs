@@ -225,12 +225,33 @@ pub(crate) fn admin_page(list: AdminList, q: &AdminQuery, dialect: Dialect) -> O
         },
         AdminList::SigningKeys => {}
     }
-    if let Some(before) = q.before_id {
-        let p = b.arg(Arg::Int(before));
-        b.condition(&format!("id < {p}"));
+    // By state, the big token lists are read along their `expires` index: ordered by id,
+    // "expired" would walk every live row first.
+    let by_expiry =
+        q.live.is_some() && matches!(list, AdminList::AccessTokens | AdminList::IdTokens);
+    match (by_expiry, q.before_expires, q.before_id) {
+        (true, Some(e), Some(before)) => {
+            // `expires <= e` bounds the index range; the rest skips the rows of the same
+            // expiry already shown.
+            let e = b.arg(Arg::Int(to_db(e)));
+            let p = b.arg(Arg::Int(before));
+            b.condition(&format!("expires <= {e} AND (expires < {e} OR id < {p})"));
+        }
+        // Ordered by expiry, an id alone is no position: the first page.
+        (true, _, _) => {}
+        (false, _, Some(before)) => {
+            let p = b.arg(Arg::Int(before));
+            b.condition(&format!("id < {p}"));
+        }
+        (false, _, None) => {}
     }
     let p = b.arg(Arg::Int(i64::from(page_limit(q.limit))));
-    b.sql.push_str(&format!(" ORDER BY id DESC LIMIT {p}"));
+    let order = if by_expiry {
+        "expires DESC, id DESC"
+    } else {
+        "id DESC"
+    };
+    b.sql.push_str(&format!(" ORDER BY {order} LIMIT {p}"));
     Some(Page {
         sql: b.sql,
         args: b.args,

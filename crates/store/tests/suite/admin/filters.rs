@@ -192,9 +192,11 @@ pub(crate) async fn admin_token_filters(db: &Database) {
     assert_eq!(at(q(|q| q.live = Some(false))).await, desc(&[&x2, &x4]));
     let expired_of_u2 = q(|q| (q.user_id, q.live) = (Some(u2i), Some(false)));
     assert_eq!(at(expired_of_u2).await, desc(&[&x4]));
+    // By state the list is ordered by expiry: the next page starts after (expires, id).
+    let (x5_id, x5_expires) = (x5.id, x5.expires);
     let three = q(|q| {
         (q.application_id, q.live) = (Some(a1i), Some(true));
-        q.before_id = Some(x5.id);
+        (q.before_id, q.before_expires) = (Some(x5_id), Some(x5_expires));
     });
     assert_eq!(at(three).await, desc(&[&x1, &x3]));
     let later = q(|q| (q.live, q.now) = (Some(true), Some(t0() + Duration::hours(2))));
@@ -291,4 +293,60 @@ pub(crate) async fn admin_grant_and_device_filters(db: &Database) {
     assert!(dg(q(|q| q.application_id = Some(a2i + 1000)))
         .await
         .is_empty());
+}
+
+/// With a state filter the token lists are ordered by expiry (latest first, then id), and
+/// pages continue after the last row's (expires, id): no row twice, none skipped.
+pub(crate) async fn admin_state_filters_page_by_expiry(db: &Database) {
+    let store = &*db.store();
+    let u = user(store, "u").await;
+    let a = plain_app(store, "a").await;
+    // Ids rise while expiries zigzag, with ties, so id order and expiry order differ.
+    let offsets = [5, 1, 5, 3, -2, -7, -2, 4, -1];
+    let mut made = Vec::new();
+    for minutes in offsets {
+        let t = access(store, Some(&u), &a, t0() + Duration::minutes(minutes)).await;
+        made.push(t);
+    }
+    let admin = admin(store);
+    let expected = |live: bool| {
+        let mut rows: Vec<&AccessToken> =
+            made.iter().filter(|t| (t.expires > t0()) == live).collect();
+        rows.sort_by(|x, y| (y.expires, y.id).cmp(&(x.expires, x.id)));
+        rows.iter().map(|t| t.id).collect::<Vec<Id>>()
+    };
+    for live in [true, false] {
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let query = q(|q| {
+                q.live = Some(live);
+                q.limit = 2;
+                if let Some((id, e)) = cursor {
+                    (q.before_id, q.before_expires) = (Some(id), Some(e));
+                }
+            });
+            let rows = admin.admin_access_tokens(&query).await.unwrap();
+            if rows.is_empty() {
+                break;
+            }
+            assert!(rows.len() <= 2);
+            let last = rows.last().unwrap();
+            cursor = Some((last.id, last.expires));
+            seen.extend(rows.iter().map(|t| t.id));
+        }
+        assert_eq!(seen, expected(live), "live = {live}");
+    }
+    // An id alone is no position in an expiry-ordered list: the first page.
+    let first = q(|q| (q.live, q.limit) = (Some(true), 2));
+    let id_only = q(|q| (q.live, q.limit, q.before_id) = (Some(true), 2, Some(made[3].id)));
+    assert_eq!(
+        page(admin, List::AccessTokens, &id_only).await,
+        page(admin, List::AccessTokens, &first).await
+    );
+    // Without a state filter the order stays by id.
+    let all = page(admin, List::AccessTokens, &q(|q| q.limit = 50)).await;
+    let mut by_id: Vec<Id> = made.iter().map(|t| t.id).collect();
+    by_id.reverse();
+    assert_eq!(all, by_id);
 }
