@@ -387,6 +387,15 @@ fn list_stmt(table: &str, conditions: &[&str], mut args: Vec<Value>) -> Statemen
     }
 }
 
+/// A state-filtered token page: ordered by expiry, which the `expires` index serves.
+fn expiry_stmt(table: &str, conditions: &[&str], args: Vec<Value>) -> Statement {
+    let mut st = list_stmt(table, conditions, args);
+    st.sql = st
+        .sql
+        .replace(" ORDER BY id DESC ", " ORDER BY expires DESC, id DESC ");
+    st
+}
+
 struct Page {
     label: &'static str,
     path: String,
@@ -445,13 +454,13 @@ fn pages(s: &Seeded) -> Vec<Page> {
             label: "access tokens, live=1",
             path: format!("{base}?live=1"),
             marker: row(),
-            statements: vec![list_stmt(at, &["expires > $1"], vec![int(s.now)])],
+            statements: vec![expiry_stmt(at, &["expires > $1"], vec![int(s.now)])],
         },
         Page {
             label: "access tokens, live=0",
             path: format!("{base}?live=0"),
             marker: row(),
-            statements: vec![list_stmt(at, &["expires <= $1"], vec![int(s.now)])],
+            statements: vec![expiry_stmt(at, &["expires <= $1"], vec![int(s.now)])],
         },
         Page {
             label: "access tokens, q=<username>&live=1",
@@ -459,7 +468,7 @@ fn pages(s: &Seeded) -> Vec<Page> {
             marker: row(),
             statements: vec![
                 stmt(USER_BY_NAME, vec![text(&s.username)], true),
-                list_stmt(
+                expiry_stmt(
                     at,
                     &["user_id = $1", "expires > $2"],
                     vec![int(s.user_id), int(s.now)],

@@ -34,7 +34,7 @@ pub fn forbidden(state: &Provider) -> Response {
     crate::pages::error_page(
         state,
         StatusCode::FORBIDDEN,
-        "Forbidden (403)",
+        "Forbidden",
         "CSRF verification failed. Request aborted.",
     )
 }

@@ -169,6 +169,15 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// docs/templates.md documents the context of every embedded template.
+    #[test]
+    fn every_template_is_documented() {
+        let docs = include_str!("../../../docs/templates.md");
+        for name in Templates::names() {
+            assert!(docs.contains(&format!("## `{name}`")), "docs/templates.md lacks {name}");
+        }
+    }
+
     #[test]
     fn bad_names_and_dirs() {
         assert!(Templates::new(Some("/nonexistent-dir".into())).is_err());

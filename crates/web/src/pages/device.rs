@@ -30,6 +30,7 @@ use oauth_toolkit_core::models::{Application, DeviceGrant, DeviceGrantStatus, Id
 use oauth_toolkit_core::params::Params;
 use oauth_toolkit_core::throttle::describe_wait;
 
+use super::account::{chrome_of, Account};
 use super::login::read_form;
 use super::{error_page, login_location, redirect, render, set_cookie};
 use crate::csrf::{csrf_valid, forbidden};
@@ -112,7 +113,7 @@ const GONE: &str = "There is no device authorization here for you (any more): th
 
 /// Render a page with the session's CSRF token (and the session cookie when it is new, as
 /// with an application's own login, which has no provider session yet).
-fn page(
+async fn page(
     state: &Provider,
     parts: &Parts,
     template: &str,
@@ -120,18 +121,21 @@ fn page(
     status: StatusCode,
 ) -> Response {
     let (session, new) = Session::current_or_new(&parts.headers, state);
-    let mut resp = render(state, template, build(&session.csrf), status);
+    // The header shows who is signed in (the page's own values win).
+    let chrome = chrome_of(Account::current(state, parts).await.as_ref());
+    let ctx = context! { ..build(&session.csrf), ..chrome };
+    let mut resp = render(state, template, ctx, status);
     if new {
         set_cookie(&mut resp, session.set_cookie(state));
     }
     resp
 }
 
-fn user_code_form(state: &Provider, parts: &Parts, value: &str, error: &str) -> Response {
-    user_code_form_with_status(state, parts, value, error, StatusCode::OK)
+async fn user_code_form(state: &Provider, parts: &Parts, value: &str, error: &str) -> Response {
+    user_code_form_with_status(state, parts, value, error, StatusCode::OK).await
 }
 
-fn user_code_form_with_status(
+async fn user_code_form_with_status(
     state: &Provider,
     parts: &Parts,
     value: &str,
@@ -153,6 +157,7 @@ fn user_code_form_with_status(
         },
         status,
     )
+    .await
 }
 
 /// `GET {prefix}/device/`.
@@ -163,7 +168,7 @@ pub async fn user_code_page(State(state): State<Provider>, request: Request) -> 
     }
     let query = parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes());
     let prefill = query.all("user_code").first().copied().unwrap_or("");
-    user_code_form(&state, &parts, prefill, "")
+    user_code_form(&state, &parts, prefill, "").await
 }
 
 /// `POST {prefix}/device/`: look the code up, bind it to the user, go to the confirmation.
@@ -198,14 +203,15 @@ pub async fn user_code_submit(State(state): State<Provider>, request: Request) -
                 input,
                 &message,
                 StatusCode::TOO_MANY_REQUESTS,
-            );
+            )
+            .await;
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(t.retry_after_seconds),
             );
             resp
         }
-        Ok(Err(refused)) => user_code_form(&state, &parts, input, refused.message()),
+        Ok(Err(refused)) => user_code_form(&state, &parts, input, refused.message()).await,
         Err(e) => failure(&state, e),
     }
 }
@@ -276,6 +282,7 @@ pub async fn confirm_page(
         },
         StatusCode::OK,
     )
+    .await
 }
 
 /// `POST {prefix}/device-confirm/<client_id>/<user_code>`: `action=accept|deny`.

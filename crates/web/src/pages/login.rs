@@ -9,6 +9,7 @@ use oauth_toolkit_core::authentication::{sign_in, SignIn};
 use oauth_toolkit_core::params::Params;
 use oauth_toolkit_core::throttle::describe_wait;
 
+use super::account::{chrome_of, Account};
 use super::{error_page, redirect, render, safe_next, set_cookie};
 use crate::csrf::{csrf_valid, forbidden};
 use crate::form::parse_urlencoded;
@@ -210,6 +211,7 @@ pub async fn logout_page(State(state): State<Provider>, request: Request) -> Res
         .current_user(&parts, &state)
         .await
         .is_some();
+    let account = Account::current(&state, &parts).await;
     let mut resp = render(
         &state,
         "registration/logout_confirm.html",
@@ -217,6 +219,7 @@ pub async fn logout_page(State(state): State<Provider>, request: Request) -> Res
             action => parts.uri.path(),
             csrf_token => session.csrf.clone(),
             logged_in => logged_in,
+            ..chrome_of(account.as_ref())
         },
         StatusCode::OK,
     );
