@@ -468,7 +468,7 @@ fn pages(s: &Seeded) -> Vec<Page> {
             marker: row(),
             statements: vec![
                 stmt(USER_BY_NAME, vec![text(&s.username)], true),
-                expiry_stmt(
+                list_stmt(
                     at,
                     &["user_id = $1", "expires > $2"],
                     vec![int(s.user_id), int(s.now)],

@@ -174,7 +174,10 @@ mod tests {
     fn every_template_is_documented() {
         let docs = include_str!("../../../docs/templates.md");
         for name in Templates::names() {
-            assert!(docs.contains(&format!("## `{name}`")), "docs/templates.md lacks {name}");
+            assert!(
+                docs.contains(&format!("## `{name}`")),
+                "docs/templates.md lacks {name}"
+            );
         }
     }
 

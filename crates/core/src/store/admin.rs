@@ -37,9 +37,10 @@ pub struct AdminQuery {
     pub staff: Option<bool>,
     /// Only rows whose id is below this one (the last id of the previous page).
     pub before_id: Option<Id>,
-    /// Access tokens and ID tokens with `live` set are listed by expiry, latest first (then
-    /// by id), so that "expired" does not walk every live row: such a page continues after
-    /// the row (`before_expires`, `before_id`) of the previous one.
+    /// Access tokens and ID tokens filtered by `live` alone (no user, no application) are
+    /// listed by expiry, latest first, then by id, so that "expired" does not walk every live
+    /// row: such a page continues after the row (`before_expires`, `before_id`) of the
+    /// previous one. Ignored by the other lists.
     pub before_expires: Option<OffsetDateTime>,
     /// Page length, at most [`ADMIN_PAGE_MAX`] (larger values are clamped).
     pub limit: u32,

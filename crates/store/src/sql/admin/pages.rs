@@ -225,10 +225,13 @@ pub(crate) fn admin_page(list: AdminList, q: &AdminQuery, dialect: Dialect) -> O
         },
         AdminList::SigningKeys => {}
     }
-    // By state, the big token lists are read along their `expires` index: ordered by id,
-    // "expired" would walk every live row first.
-    let by_expiry =
-        q.live.is_some() && matches!(list, AdminList::AccessTokens | AdminList::IdTokens);
+    // By state alone, the big token lists are read along their `expires` index: ordered by
+    // id, "expired" would walk every live row first. With a user or an application the
+    // index of that column bounds the walk already, and id order needs no sort.
+    let by_expiry = q.live.is_some()
+        && q.user_id.is_none()
+        && q.application_id.is_none()
+        && matches!(list, AdminList::AccessTokens | AdminList::IdTokens);
     match (by_expiry, q.before_expires, q.before_id) {
         (true, Some(e), Some(before)) => {
             // `expires <= e` bounds the index range; the rest skips the rows of the same
