@@ -3,15 +3,39 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use oauth_toolkit_core::client_secret::hash_client_secret;
+use oauth_toolkit_core::client_secret::{hash_client_secret, is_hashed};
 use oauth_toolkit_core::generators::generate_client_secret;
 use oauth_toolkit_core::models::{Application, ClientType, GrantType, Id, NewApplication};
+use oauth_toolkit_core::slow_hash::SlowHashGate;
 use oauth_toolkit_core::store::StoreError;
 
 use super::application_form::{self as form, FormState, Variant};
 use super::applications::{not_found, unavailable};
 use super::error_page;
 use crate::Provider;
+
+/// Hash a client secret through the slow hash gate: a short secret is hashed with argon2
+/// (tens of milliseconds), which must not run on an async worker. `None` on failure (logged).
+async fn hash_off_the_workers(
+    plain: &str,
+    settings: &oauth_toolkit_core::Settings,
+) -> Option<String> {
+    let (plain, hasher) = (plain.to_string(), settings.provider.client_secret_hasher);
+    match SlowHashGate::global()
+        .run(move || hash_client_secret(&plain, hasher))
+        .await
+    {
+        Some(Ok(h)) => Some(h),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "cannot hash the client secret");
+            None
+        }
+        None => {
+            tracing::warn!("the client secret could not be hashed now (slow hash gate)");
+            None
+        }
+    }
+}
 
 /// Validate and create an application owned by `owner` from a registration form. Returns
 /// it and, when the secret was generated, the plaintext to show once (a secret the user
@@ -43,10 +67,14 @@ pub(crate) async fn create_from_form(
     app.client_secret = plain.clone();
     form::check(&mut fs, &app, settings, variant);
     if fs.is_valid() {
-        if let Err(e) = app.set_secret(&plain, settings) {
-            tracing::error!(error = %e, "cannot hash the client secret");
-            fs.general
-                .push("The secret could not be stored. Try again.".into());
+        // DOT keeps a value that already is a hash (so hashes can be imported).
+        if app.hash_client_secret && !is_hashed(&plain) {
+            match hash_off_the_workers(&plain, settings).await {
+                Some(h) => app.client_secret = h,
+                None => fs
+                    .general
+                    .push("The secret could not be stored. Try again.".into()),
+            }
         }
     }
     if !fs.is_valid() {
@@ -138,10 +166,9 @@ pub(crate) async fn rotate_secret(
     );
     let mut updated = app.clone();
     updated.client_secret = if app.hash_client_secret {
-        match hash_client_secret(&plain, p.client_secret_hasher) {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot hash the client secret");
+        match hash_off_the_workers(&plain, &state.settings).await {
+            Some(h) => h,
+            None => {
                 return Err(error_page(
                     state,
                     StatusCode::INTERNAL_SERVER_ERROR,
