@@ -3,6 +3,9 @@
 
 use oauth_toolkit_core::client_secret::{is_hashed, verify_client_secret};
 
+/// One refused registration: what, the fields changed, the field in error, its message.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+
 use crate::common::*;
 use crate::support::*;
 
@@ -20,7 +23,8 @@ pub(crate) async fn registration_is_validated_field_by_field(env: Env) {
     let server = Server::start(&env, &[]);
     let a = signed_in(&server, "alice").await;
     let apps = count(&env, "oauth2_provider_application").await;
-    let cases: [(&str, Vec<(&str, &str)>, &str, &str); 8] = [
+    // (what, overridden fields, the field whose message it is, part of the message)
+    let cases: [Case; 8] = [
         (
             "no redirect URI",
             vec![("redirect_uris", "")],

@@ -312,7 +312,7 @@ pub(crate) async fn admin_state_filters_page_by_expiry(db: &Database) {
     let expected = |live: bool| {
         let mut rows: Vec<&AccessToken> =
             made.iter().filter(|t| (t.expires > t0()) == live).collect();
-        rows.sort_by(|x, y| (y.expires, y.id).cmp(&(x.expires, x.id)));
+        rows.sort_by_key(|t| std::cmp::Reverse((t.expires, t.id)));
         rows.iter().map(|t| t.id).collect::<Vec<Id>>()
     };
     for live in [true, false] {
