@@ -29,6 +29,7 @@ pub mod oidc;
 pub mod params;
 pub mod password;
 pub mod pkce;
+pub mod protected_resource;
 pub mod redact;
 pub mod redirect_uri;
 pub mod revocation;

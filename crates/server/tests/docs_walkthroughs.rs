@@ -147,6 +147,11 @@ fn device_walkthrough() {
 }
 
 #[test]
+fn protected_resource_metadata_walkthrough() {
+    run_page("protected_resource_metadata.md");
+}
+
+#[test]
 fn every_page_is_tested() {
     // A new page must get a test above.
     let tested = [
@@ -155,6 +160,7 @@ fn every_page_is_tested() {
         "authorization_code.md",
         "revocation_and_introspection.md",
         "device.md",
+        "protected_resource_metadata.md",
         "README.md",
     ];
     for entry in std::fs::read_dir(docs_dir()).unwrap() {

@@ -101,9 +101,21 @@ impl Provider {
 
     /// RFC 8414 §3.1: an issuer with a path (`/o`) has its metadata at the root under
     /// `/.well-known/oauth-authorization-server/o`. Merge at the application's root.
+    /// RFC 9728 too: `/.well-known/oauth-protected-resource[/<path of the resource
+    /// identifier>]` and DOT's `<url_prefix>/.well-known/oauth-protected-resource`, naming
+    /// this provider as the authorization server of its own resources.
     pub fn well_known<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let prefix = self.settings.server.url_prefix.clone();
-        let r = Router::new();
+        let issuer = oauth_toolkit_core::metadata::issuer(&self.settings);
+        let dot_path = format!(
+            "{prefix}{}",
+            oauth_toolkit_core::protected_resource::WELL_KNOWN
+        );
+        let r = Router::new().merge(crate::resource::metadata::metadata_router(
+            &self.settings,
+            Some(&issuer),
+            &[dot_path],
+        ));
         let r = if prefix.is_empty() {
             r
         } else {

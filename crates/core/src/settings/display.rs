@@ -284,6 +284,13 @@ impl fmt::Debug for ResourceServerSettings {
             resource_server_local_cache_seconds,
             www_authenticate_realm,
             oauth2_protected_resource_bearer_methods_supported,
+            oauth2_protected_resource_identifier,
+            oauth2_protected_resource_authorization_servers,
+            oauth2_protected_resource_name,
+            oauth2_protected_resource_documentation,
+            oauth2_protected_resource_policy_uri,
+            oauth2_protected_resource_tos_uri,
+            oauth2_protected_resource_advertise_metadata,
         } = self;
         f.debug_struct("ResourceServerSettings")
             .field("read_scope", read_scope)
@@ -322,6 +329,34 @@ impl fmt::Debug for ResourceServerSettings {
             .field(
                 "oauth2_protected_resource_bearer_methods_supported",
                 oauth2_protected_resource_bearer_methods_supported,
+            )
+            .field(
+                "oauth2_protected_resource_identifier",
+                oauth2_protected_resource_identifier,
+            )
+            .field(
+                "oauth2_protected_resource_authorization_servers",
+                oauth2_protected_resource_authorization_servers,
+            )
+            .field(
+                "oauth2_protected_resource_name",
+                oauth2_protected_resource_name,
+            )
+            .field(
+                "oauth2_protected_resource_documentation",
+                oauth2_protected_resource_documentation,
+            )
+            .field(
+                "oauth2_protected_resource_policy_uri",
+                oauth2_protected_resource_policy_uri,
+            )
+            .field(
+                "oauth2_protected_resource_tos_uri",
+                oauth2_protected_resource_tos_uri,
+            )
+            .field(
+                "oauth2_protected_resource_advertise_metadata",
+                oauth2_protected_resource_advertise_metadata,
             )
             .finish()
     }

@@ -29,6 +29,22 @@ pub struct ResourceServerSettings {
     pub www_authenticate_realm: String,
     /// Where protected resources accept access tokens: `header`, `body`, `query` (RFC 6750 §2).
     pub oauth2_protected_resource_bearer_methods_supported: Vec<String>,
+    /// RFC 9728 `resource`: this resource server's identifier (default: the origin of the
+    /// public base URL).
+    pub oauth2_protected_resource_identifier: String,
+    /// RFC 9728 `authorization_servers` (default: this provider's issuer, when it is one).
+    pub oauth2_protected_resource_authorization_servers: Vec<String>,
+    /// RFC 9728 `resource_name` (omitted when empty).
+    pub oauth2_protected_resource_name: String,
+    /// RFC 9728 `resource_documentation` (omitted when empty).
+    pub oauth2_protected_resource_documentation: String,
+    /// RFC 9728 `resource_policy_uri` (omitted when empty).
+    pub oauth2_protected_resource_policy_uri: String,
+    /// RFC 9728 `resource_tos_uri` (omitted when empty).
+    pub oauth2_protected_resource_tos_uri: String,
+    /// Name the metadata document in every 401/403 challenge (RFC 9728 §5.1
+    /// `resource_metadata`), so that a client can find the authorization server from a 401.
+    pub oauth2_protected_resource_advertise_metadata: bool,
 }
 
 impl Default for ResourceServerSettings {
@@ -46,6 +62,13 @@ impl Default for ResourceServerSettings {
             resource_server_local_cache_seconds: 0,
             www_authenticate_realm: "api".into(),
             oauth2_protected_resource_bearer_methods_supported: strings(&["header"]),
+            oauth2_protected_resource_identifier: String::new(),
+            oauth2_protected_resource_authorization_servers: Vec::new(),
+            oauth2_protected_resource_name: String::new(),
+            oauth2_protected_resource_documentation: String::new(),
+            oauth2_protected_resource_policy_uri: String::new(),
+            oauth2_protected_resource_tos_uri: String::new(),
+            oauth2_protected_resource_advertise_metadata: false,
         }
     }
 }

@@ -347,6 +347,55 @@ impl Settings {
                 format!("`{bad}` is not one of header, body, query"),
             ));
         }
+        self.validate_protected_resource()
+    }
+
+    /// RFC 9728: the identifier and every URL of the document are absolute http(s) URLs
+    /// (the identifier, and the servers, without query or fragment: RFC 9728 §2, RFC 8414 §2).
+    fn validate_protected_resource(&self) -> Result<(), SettingsError> {
+        let rs = &self.resource_server;
+        if !rs.oauth2_protected_resource_identifier.is_empty() {
+            check_base_url(
+                "oauth2_protected_resource_identifier",
+                &rs.oauth2_protected_resource_identifier,
+            )?;
+        }
+        for server in &rs.oauth2_protected_resource_authorization_servers {
+            check_base_url("oauth2_protected_resource_authorization_servers", server)?;
+        }
+        for (key, value) in [
+            (
+                "oauth2_protected_resource_documentation",
+                &rs.oauth2_protected_resource_documentation,
+            ),
+            (
+                "oauth2_protected_resource_policy_uri",
+                &rs.oauth2_protected_resource_policy_uri,
+            ),
+            (
+                "oauth2_protected_resource_tos_uri",
+                &rs.oauth2_protected_resource_tos_uri,
+            ),
+        ] {
+            let absolute = value.starts_with("https://") || value.starts_with("http://");
+            if !value.is_empty() && (!absolute || value.chars().any(|c| c.is_control() || c == ' '))
+            {
+                return Err(SettingsError::new(
+                    key,
+                    format!("`{value}` is not an absolute http(s) URL"),
+                ));
+            }
+        }
+        if rs
+            .oauth2_protected_resource_name
+            .chars()
+            .any(char::is_control)
+        {
+            return Err(SettingsError::new(
+                "oauth2_protected_resource_name",
+                "must not contain control characters",
+            ));
+        }
         Ok(())
     }
 

@@ -15,6 +15,7 @@
 mod common;
 mod support;
 
+mod discovery;
 mod example;
 mod local;
 mod remote;

@@ -101,6 +101,16 @@ fn quoted(value: &str) -> String {
 
 /// The `WWW-Authenticate` value for `error` (None for 5xx).
 pub fn challenge(error: &ResourceError, realm: &str) -> Option<String> {
+    challenge_with_metadata(error, realm, None)
+}
+
+/// [`challenge`] naming the resource's RFC 9728 metadata (`resource_metadata`, §5.1), so
+/// that a client can find the authorization server from the refusal.
+pub fn challenge_with_metadata(
+    error: &ResourceError,
+    realm: &str,
+    resource_metadata: Option<&str>,
+) -> Option<String> {
     let mut params: Vec<(&str, String)> = Vec::new();
     if !realm.is_empty() {
         params.push(("realm", realm.to_string()));
@@ -123,6 +133,9 @@ pub fn challenge(error: &ResourceError, realm: &str) -> Option<String> {
             }
         }
         ResourceError::Unavailable | ResourceError::Internal => return None,
+    }
+    if let Some(url) = resource_metadata {
+        params.push(("resource_metadata", url.to_string()));
     }
     if params.is_empty() {
         return Some("Bearer".into());
@@ -180,7 +193,8 @@ impl IntoResponse for ResourceRejection {
         }
         let mut resp = (error.status(), axum::Json(Value::Object(body))).into_response();
         let headers = resp.headers_mut();
-        if let Some(c) = challenge(error, &self.config.realm) {
+        let metadata = self.config.resource_metadata_url.as_deref();
+        if let Some(c) = challenge_with_metadata(error, &self.config.realm, metadata) {
             if let Ok(v) = HeaderValue::from_str(&c) {
                 headers.insert(header::WWW_AUTHENTICATE, v);
             }
@@ -218,5 +232,17 @@ mod tests {
             r#"Bearer realm="api", error="insufficient_scope", error_description="The access token is valid but does not have enough scope.", scope="read write""#
         );
         assert!(challenge(&ResourceError::Unavailable, "api").is_none());
+        let url = "https://rs.example/.well-known/oauth-protected-resource";
+        assert_eq!(
+            challenge_with_metadata(&ResourceError::Missing, "", Some(url)).unwrap(),
+            format!("Bearer resource_metadata=\"{url}\"")
+        );
+        assert_eq!(
+            challenge_with_metadata(&ResourceError::InvalidToken(EXPIRED_TOKEN), "api", Some(url))
+                .unwrap(),
+            format!(
+                "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"The access token has expired.\", resource_metadata=\"{url}\""
+            )
+        );
     }
 }

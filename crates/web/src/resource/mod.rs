@@ -14,6 +14,7 @@
 //!   [`ResourceServer::resource_scopes`], [`ResourceServer::alternatives`]) and the
 //!   "who is calling" middleware ([`ResourceServer::identify`]).
 //! - [`error`]: RFC 6750 §3 refusals.
+//! - [`metadata`]: the RFC 9728 document (`/.well-known/oauth-protected-resource`).
 //! - [`demo`]: the tutorial endpoints `serve --demo-api` mounts.
 //!
 //! See docs/resource_server.md for the mapping from DOT's classes and the caching rules.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod extractors;
 pub mod layer;
 mod local;
+pub mod metadata;
 mod remote;
 mod transport;
 mod validator;
@@ -35,6 +37,7 @@ use async_trait::async_trait;
 use axum::extract::FromRef;
 use axum::http::request::Parts;
 use axum::http::Method;
+use oauth_toolkit_core::protected_resource::{metadata_url, resource_identifier};
 use oauth_toolkit_core::store::Store;
 use oauth_toolkit_core::users::UserSource;
 use oauth_toolkit_core::{Clock, Settings, SystemClock};
@@ -86,6 +89,9 @@ pub struct ResourceConfig {
     pub accept_body: bool,
     /// Largest form body a layer reads when looking for a token there.
     pub max_body_bytes: usize,
+    /// RFC 9728 §5.1: the URL of the resource's metadata, named in every challenge
+    /// (`resource_metadata`), while `oauth2_protected_resource_advertise_metadata` is on.
+    pub resource_metadata_url: Option<String>,
 }
 
 impl Default for ResourceConfig {
@@ -112,6 +118,10 @@ impl ResourceConfig {
                     .compliant_bcp_rfc9700_access_token_transport,
             accept_body: listed("body"),
             max_body_bytes: settings.server.max_body_bytes,
+            resource_metadata_url: settings
+                .resource_server
+                .oauth2_protected_resource_advertise_metadata
+                .then(|| metadata_url(&resource_identifier(settings))),
         }
     }
 
