@@ -141,6 +141,7 @@ impl Provider {
     /// [`crate::CurrentUser`]); each user sees only their own rows.
     pub fn management_pages<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         crate::pages::management_routes(&self.settings)
+            .layer(axum::middleware::map_response(protect_405))
             .layer(axum::middleware::from_fn(crate::peer::fair_slow_hashes))
             .with_state(self.clone())
     }
@@ -148,7 +149,9 @@ impl Provider {
     /// The staff admin at `/admin/`: signed-in users with `is_staff` only. Merge at the
     /// application's root.
     pub fn admin_pages<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        crate::admin::routes().with_state(self.clone())
+        crate::admin::routes()
+            .layer(axum::middleware::map_response(protect_405))
+            .with_state(self.clone())
     }
 
     /// The pages' stylesheet and script under `/static/`. Merge at the application's root
@@ -299,6 +302,15 @@ fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
         method = %req.method(),
         path = %oauth_toolkit_core::redact::Sanitized(req.uri().path()),
     )
+}
+
+/// A page's 405 (a method the page does not take; its `Allow` header kept) gets the pages'
+/// headers too: no caching, no framing, the CSP.
+async fn protect_405(mut resp: axum::response::Response) -> axum::response::Response {
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+        crate::pages::protect(&mut resp);
+    }
+    resp
 }
 
 /// A 413 is sent before the body is read, so the connection cannot be reused: say so, so

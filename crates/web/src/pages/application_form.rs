@@ -92,14 +92,14 @@ fn choices<T: Copy>(
     all.iter().map(|t| (value(*t), label(*t))).collect()
 }
 
-fn client_type_label(t: ClientType) -> String {
+pub(crate) fn client_type_label(t: ClientType) -> String {
     match t {
         ClientType::Confidential => "Confidential (a server that keeps a secret)".into(),
         ClientType::Public => "Public (a browser or native app)".into(),
     }
 }
 
-fn grant_type_label(g: GrantType) -> String {
+pub(crate) fn grant_type_label(g: GrantType) -> String {
     match g {
         GrantType::AuthorizationCode => "Authorization code".into(),
         GrantType::DeviceCode => "Device code".into(),
