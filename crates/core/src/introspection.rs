@@ -108,6 +108,9 @@ pub struct IntrospectionResponse {
     /// The issuer identifier of this provider.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// RFC 8707: the resources the token is bound to (absent when bound to none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aud: Vec<String>,
 }
 
 impl IntrospectionResponse {
@@ -261,6 +264,7 @@ async fn describe_access_token(
     response.token_type = Some("Bearer");
     response.exp = Some(at.expires.unix_timestamp());
     response.iat = Some(at.created.unix_timestamp());
+    response.aud = crate::resource_indicators::parse(&at.resource);
     Ok(response)
 }
 
@@ -293,6 +297,7 @@ async fn describe_refresh_token(
     };
     response.exp = expires.map(OffsetDateTime::unix_timestamp);
     response.iat = Some(rt.created.unix_timestamp());
+    response.aud = crate::resource_indicators::parse(&rt.resource);
     Ok(response)
 }
 
@@ -353,6 +358,7 @@ fn active(
         iat: None,
         sub,
         iss: Some(crate::metadata::issuer(ctx.settings)),
+        aud: Vec::new(),
     }
 }
 
@@ -380,6 +386,7 @@ mod tests {
             iat: Some(1),
             sub: None,
             iss: Some("http://localhost/o".into()),
+            aud: Vec::new(),
         };
         assert_eq!(
             serde_json::to_value(r).unwrap(),

@@ -70,6 +70,8 @@ pub struct Issue<'a> {
     pub family: Option<Uuid>,
     /// Whether to issue a refresh token too (only with a user).
     pub with_refresh_token: bool,
+    /// The resources (RFC 8707, stored form) the tokens are bound to; empty: none.
+    pub resource: String,
 }
 
 /// Plaintext values and the rows to write for them.
@@ -127,6 +129,7 @@ fn mint_values(
         // Saturating: no setting value can make issuance panic.
         expires: ctx.now.saturating_add(Duration::seconds(expires_in)),
         scope: issue.scope.clone(),
+        resource: issue.resource.clone(),
         token_family: family,
     };
     let (refresh_token, refresh) = match (issue.with_refresh_token, issue.user_id) {
@@ -142,6 +145,7 @@ fn mint_values(
                     application_id: issue.application.id,
                     access_token_id: None,
                     token_family: family,
+                    resource: issue.resource.clone(),
                 }),
             )
         }

@@ -32,6 +32,7 @@ pub mod pkce;
 pub mod protected_resource;
 pub mod redact;
 pub mod redirect_uri;
+pub mod resource_indicators;
 pub mod revocation;
 pub mod scopes;
 pub mod settings;

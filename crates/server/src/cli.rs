@@ -40,6 +40,14 @@ pub enum Command {
     Updateuser(UpdateUserArgs),
     /// Register an OAuth application (DOT's createapplication).
     Createapplication(CreateApplicationArgs),
+    /// List the registered applications, newest first (never their secrets).
+    Listapplications(ListApplicationsArgs),
+    /// Change an application: name, redirect URIs, post-logout redirect URIs, allowed
+    /// origins, consent, or a new client secret. Checked like createapplication; nothing is
+    /// written when a value is invalid.
+    Updateapplication(UpdateApplicationArgs),
+    /// Delete an application, with its tokens, codes and grants.
+    Deleteapplication(DeleteApplicationArgs),
     /// Delete expired and revoked tokens, grants and device codes (DOT's cleartokens).
     Cleartokens,
     /// Add an OpenID Connect signing key: published at once, it signs new ID tokens once it is
@@ -174,6 +182,57 @@ pub struct CreateApplicationArgs {
     #[arg(long)]
     pub algorithm: Option<String>,
     /// Print `{"client_id":..,"client_secret":..}` on stdout and nothing else there.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListApplicationsArgs {
+    /// Only the applications owned by this user.
+    #[arg(long, value_name = "USERNAME")]
+    pub user: Option<String>,
+    /// Print a JSON array of the applications (without secrets) on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteApplicationArgs {
+    /// The client id of the application to delete.
+    pub client_id: String,
+    /// Print `{"client_id":..,"deleted":true}` on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateApplicationArgs {
+    /// The client id of the application to change.
+    pub client_id: String,
+    /// A new name ("" for none: the client id is shown instead).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Space-separated redirect URIs, replacing the registered ones.
+    #[arg(long, value_name = "\"A B\"")]
+    pub redirect_uris: Option<String>,
+    /// Space-separated post-logout redirect URIs, replacing the registered ones.
+    #[arg(long, value_name = "\"A B\"")]
+    pub post_logout_redirect_uris: Option<String>,
+    /// Space-separated CORS origins allowed at the token endpoint, replacing the registered
+    /// ones.
+    #[arg(long, value_name = "\"A B\"")]
+    pub allowed_origins: Option<String>,
+    /// Do not ask users for consent.
+    #[arg(long, conflicts_with = "no_skip_authorization")]
+    pub skip_authorization: bool,
+    /// Ask users for consent again.
+    #[arg(long)]
+    pub no_skip_authorization: bool,
+    /// Replace the client secret with a new generated one, printed once; the old one stops
+    /// working (in running servers once their client authentication cache has expired).
+    #[arg(long)]
+    pub regenerate_secret: bool,
+    /// Print `{"client_id":..}` (with `"client_secret"` when regenerated) on stdout.
     #[arg(long)]
     pub json: bool,
 }

@@ -154,6 +154,7 @@ db_row! {
         token_family: Option<String>,
         created: i64,
         updated: i64,
+        resource: String,
     }
 }
 
@@ -170,6 +171,7 @@ impl TryFrom<AccessTokenRow> for AccessToken {
             application_id: r.application_id,
             expires: from_db(r.expires),
             scope: r.scope,
+            resource: r.resource,
             token_family: opt_uuid("token_family", r.token_family)?,
             created: from_db(r.created),
             updated: from_db(r.updated),
@@ -245,22 +247,22 @@ impl FromSqliteRow for AccessTokenWithOwnersRow {
     fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
             token: AccessTokenRow::from_sqlite_row_at(row, 0)?,
-            a_id: column(row, 12, "a_id")?,
-            a_client_id: column(row, 13, "a_client_id")?,
-            a_user_id: column(row, 14, "a_user_id")?,
-            a_redirect_uris: column(row, 15, "a_redirect_uris")?,
-            a_post_logout_redirect_uris: column(row, 16, "a_post_logout_redirect_uris")?,
-            a_client_type: column(row, 17, "a_client_type")?,
-            a_authorization_grant_type: column(row, 18, "a_authorization_grant_type")?,
-            a_client_secret: column(row, 19, "a_client_secret")?,
-            a_hash_client_secret: column(row, 20, "a_hash_client_secret")?,
-            a_name: column(row, 21, "a_name")?,
-            a_skip_authorization: column(row, 22, "a_skip_authorization")?,
-            a_algorithm: column(row, 23, "a_algorithm")?,
-            a_allowed_origins: column(row, 24, "a_allowed_origins")?,
-            a_created: column(row, 25, "a_created")?,
-            a_updated: column(row, 26, "a_updated")?,
-            user: JoinedUserRow::from_sqlite_row_at(row, 27)?,
+            a_id: column(row, 13, "a_id")?,
+            a_client_id: column(row, 14, "a_client_id")?,
+            a_user_id: column(row, 15, "a_user_id")?,
+            a_redirect_uris: column(row, 16, "a_redirect_uris")?,
+            a_post_logout_redirect_uris: column(row, 17, "a_post_logout_redirect_uris")?,
+            a_client_type: column(row, 18, "a_client_type")?,
+            a_authorization_grant_type: column(row, 19, "a_authorization_grant_type")?,
+            a_client_secret: column(row, 20, "a_client_secret")?,
+            a_hash_client_secret: column(row, 21, "a_hash_client_secret")?,
+            a_name: column(row, 22, "a_name")?,
+            a_skip_authorization: column(row, 23, "a_skip_authorization")?,
+            a_algorithm: column(row, 24, "a_algorithm")?,
+            a_allowed_origins: column(row, 25, "a_allowed_origins")?,
+            a_created: column(row, 26, "a_created")?,
+            a_updated: column(row, 27, "a_updated")?,
+            user: JoinedUserRow::from_sqlite_row_at(row, 28)?,
         })
     }
 }
@@ -320,6 +322,7 @@ db_row! {
         revoked: Option<i64>,
         created: i64,
         updated: i64,
+        resource: String,
     }
 }
 
@@ -334,6 +337,7 @@ impl TryFrom<RefreshTokenRow> for RefreshToken {
             application_id: r.application_id,
             access_token_id: r.access_token_id,
             token_family: opt_uuid("token_family", r.token_family)?,
+            resource: r.resource,
             revoked: r.revoked.map(from_db),
             created: from_db(r.created),
             updated: from_db(r.updated),
@@ -359,6 +363,7 @@ pub(crate) struct RefreshTokenWithOwnersRow {
     a_token_family: Option<String>,
     a_created: Option<i64>,
     a_updated: Option<i64>,
+    a_resource: Option<String>,
     #[sqlx(flatten)]
     user: JoinedUserRow,
 }
@@ -367,19 +372,20 @@ impl FromSqliteRow for RefreshTokenWithOwnersRow {
     fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
             refresh: RefreshTokenRow::from_sqlite_row_at(row, 0)?,
-            a_id: column(row, 10, "a_id")?,
-            a_user_id: column(row, 11, "a_user_id")?,
-            a_source_refresh_token_id: column(row, 12, "a_source_refresh_token_id")?,
-            a_token: column(row, 13, "a_token")?,
-            a_token_checksum: column(row, 14, "a_token_checksum")?,
-            a_id_token_id: column(row, 15, "a_id_token_id")?,
-            a_application_id: column(row, 16, "a_application_id")?,
-            a_expires: column(row, 17, "a_expires")?,
-            a_scope: column(row, 18, "a_scope")?,
-            a_token_family: column(row, 19, "a_token_family")?,
-            a_created: column(row, 20, "a_created")?,
-            a_updated: column(row, 21, "a_updated")?,
-            user: JoinedUserRow::from_sqlite_row_at(row, 22)?,
+            a_id: column(row, 11, "a_id")?,
+            a_user_id: column(row, 12, "a_user_id")?,
+            a_source_refresh_token_id: column(row, 13, "a_source_refresh_token_id")?,
+            a_token: column(row, 14, "a_token")?,
+            a_token_checksum: column(row, 15, "a_token_checksum")?,
+            a_id_token_id: column(row, 16, "a_id_token_id")?,
+            a_application_id: column(row, 17, "a_application_id")?,
+            a_expires: column(row, 18, "a_expires")?,
+            a_scope: column(row, 19, "a_scope")?,
+            a_token_family: column(row, 20, "a_token_family")?,
+            a_created: column(row, 21, "a_created")?,
+            a_updated: column(row, 22, "a_updated")?,
+            a_resource: column(row, 23, "a_resource")?,
+            user: JoinedUserRow::from_sqlite_row_at(row, 24)?,
         })
     }
 }
@@ -402,6 +408,7 @@ impl TryFrom<RefreshTokenWithOwnersRow> for RefreshTokenWithOwners {
                 token_family: r.a_token_family,
                 created: joined(r.a_created, "created")?,
                 updated: joined(r.a_updated, "updated")?,
+                resource: joined(r.a_resource, "resource")?,
             })?),
         };
         let user = r.user.into_user()?;
@@ -432,6 +439,7 @@ db_row! {
         sid: String,
         created: i64,
         updated: i64,
+        resource: String,
     }
 }
 
@@ -462,6 +470,7 @@ impl TryFrom<GrantRow> for Grant {
             token_family: uuid("token_family", &r.token_family)?,
             consumed: r.consumed.map(from_db),
             auth_time: r.auth_time.map(from_db),
+            resource: r.resource,
             sid: r.sid,
             created: from_db(r.created),
             updated: from_db(r.updated),

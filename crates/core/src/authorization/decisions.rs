@@ -223,6 +223,7 @@ pub async fn approve(
             token_family: Uuid::new_v4(),
             auth_time: user.auth_time,
             sid: user.sid.clone().unwrap_or_default(),
+            resource: crate::resource_indicators::join(&request.resources),
         };
         ctx.store
             .create_grant(grant, ctx.now)
@@ -255,6 +256,7 @@ pub async fn approve(
             scope: scope.clone(),
             family: None,
             with_refresh_token: false,
+            resource: crate::resource_indicators::join(&request.resources),
         };
         // Userinfo reads an access token's `claims` request (Core §5.5) from its ID token
         // record. `code token` sends no ID token from here, so when claims were asked for

@@ -70,6 +70,8 @@ pub struct AuthorizationRequest {
     pub redirect_uri_requested: bool,
     /// The resolved scopes (the defaults when none were requested).
     pub scopes: Vec<String>,
+    /// RFC 8707 `resource` values (checked, without repeats): what the tokens are for.
+    pub resources: Vec<String>,
     /// The client's `state`, echoed back in the response.
     pub state: Option<String>,
     /// PKCE `code_challenge` (RFC 7636).
@@ -164,6 +166,10 @@ impl AuthorizationRequest {
             ("claims", opt(&self.claims)),
             ("response_mode", self.response_mode.as_str().to_string()),
         ]
+        .into_iter()
+        // One hidden field per resource, so that the decision is the same request.
+        .chain(self.resources.iter().map(|r| ("resource", r.clone())))
+        .collect()
     }
 
     /// `(scope, description)` for the consent page (DOT's `scopes_descriptions`).

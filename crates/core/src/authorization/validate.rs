@@ -214,6 +214,8 @@ pub async fn validate(
     // 6: scope (RFC 6749 §3.3), then the remaining parameters.
     let scopes =
         scopes::resolve_for(ctx, Some(&application), single("scope")).map_err(&to_client)?;
+    // RFC 8707 §2: the resources the tokens are for; a bad one goes back to the client.
+    let resources = crate::resource_indicators::requested(params).map_err(&to_client)?;
 
     let nonce = one("nonce")?;
     if let Some(n) = nonce {
@@ -278,6 +280,7 @@ pub async fn validate(
         redirect_uri: redirect_uri.clone(),
         redirect_uri_requested,
         scopes,
+        resources,
         state: state.clone(),
         code_challenge,
         code_challenge_method,

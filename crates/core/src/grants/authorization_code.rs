@@ -18,6 +18,7 @@ use crate::models::{Application, CodeChallengeMethod, Grant, GrantType};
 use crate::oidc::{prepare_id_token, wants_id_token, IdTokenSpec};
 use crate::params::Params;
 use crate::pkce;
+use crate::resource_indicators::{narrow, requested};
 use crate::store::Redemption;
 use crate::token_checksum::token_checksum;
 use crate::user_status::user_allowed;
@@ -74,12 +75,15 @@ impl GrantHandler for AuthorizationCodeGrant {
         check_pkce(ctx, &grant, verifier)?;
         check_redirect_uri(client, &grant, redirect_uri)?;
 
+        // RFC 8707: the code's resources, or fewer of them.
+        let resource = narrow(&requested(params)?, &grant.resource)?;
         let issue_spec = Issue {
             application: client,
             user_id: Some(grant.user_id),
             scope: grant.scope.clone(),
             family: Some(grant.token_family),
             with_refresh_token: true,
+            resource,
         };
         let minted = mint(ctx, &issue_spec);
         // OpenID Connect (Core §3.1.3.3): an ID token with the nonce, auth_time and sid of

@@ -10,6 +10,7 @@ use crate::error::OAuthError;
 use crate::issuance::{issue, Issue, TokenResponse};
 use crate::models::{Application, GrantType};
 use crate::params::Params;
+use crate::resource_indicators::{join, requested};
 use crate::scopes::{join_scopes, resolve_for};
 
 /// `grant_type=client_credentials` (RFC 6749 §4.4): a token for the application itself.
@@ -44,6 +45,7 @@ impl GrantHandler for ClientCredentialsGrant {
                 scope: join_scopes(&scopes),
                 family: None,
                 with_refresh_token: false,
+                resource: join(&requested(params)?),
             },
         )
         .await

@@ -15,6 +15,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::issuance::{issue, Issue, TokenResponse};
 use crate::models::{Application, DeviceGrant, DeviceGrantStatus, GrantType};
 use crate::params::Params;
+use crate::resource_indicators::{join, requested};
 use crate::store::DevicePoll;
 use crate::token_checksum::token_checksum;
 use crate::user_status::user_allowed;
@@ -55,6 +56,8 @@ impl GrantHandler for DeviceCodeGrant {
         params: &Params,
     ) -> Result<TokenResponse, OAuthError> {
         let code = params.required("device_code")?;
+        // Checked before the grant can be taken: a bad `resource` spends nothing.
+        let resource = join(&requested(params)?);
         if code.len() > MAX_DEVICE_CODE {
             return Err(invalid_grant());
         }
@@ -97,7 +100,7 @@ impl GrantHandler for DeviceCodeGrant {
                         tracing::info!(client_id = %client.client_id, user_id, "device code of an inactive user refused");
                         Err(invalid_grant())
                     }
-                    _ => redeem(ctx, client, &checksum).await,
+                    _ => redeem(ctx, client, &checksum, resource).await,
                 }
             }
         }
@@ -123,6 +126,7 @@ async fn redeem(
     ctx: &Ctx<'_>,
     client: &Application,
     checksum: &str,
+    resource: String,
 ) -> Result<TokenResponse, OAuthError> {
     let Some(grant) = ctx.store.take_authorized_device_grant(checksum).await? else {
         // Another poll took it first: the code is spent.
@@ -150,6 +154,7 @@ async fn redeem(
             scope: grant.scope,
             family: None,
             with_refresh_token: true,
+            resource,
         },
     )
     .await

@@ -10,6 +10,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::issuance::{issue, Issue, TokenResponse};
 use crate::models::{Application, GrantType};
 use crate::params::Params;
+use crate::resource_indicators::{join, requested};
 use crate::scopes::{join_scopes, resolve_for};
 
 /// `grant_type=password` (RFC 6749 §4.3): a user's username and password for tokens.
@@ -83,6 +84,7 @@ impl GrantHandler for PasswordGrant {
                 scope: join_scopes(&scopes),
                 family: None,
                 with_refresh_token: true,
+                resource: join(&requested(params)?),
             },
         )
         .await

@@ -16,6 +16,7 @@ use crate::models::{
 };
 use crate::oidc::{attach_id_token, create_id_token, wants_id_token, IdTokenSpec};
 use crate::params::Params;
+use crate::resource_indicators::{narrow, requested};
 use crate::scopes::{join_scopes, parse_scopes};
 use crate::store::Rotation;
 use crate::token_checksum::token_checksum;
@@ -119,6 +120,8 @@ impl GrantHandler for RefreshTokenGrant {
             None => original,
         };
         let scope = join_scopes(&scopes);
+        // RFC 8707: the refresh token's resources, or fewer of them.
+        let resource = narrow(&requested(params)?, &rt.resource)?;
 
         if !ctx.settings.provider.rotate_refresh_token {
             // DOT: same refresh token; the access token row gets a new value in place.
@@ -137,6 +140,7 @@ impl GrantHandler for RefreshTokenGrant {
                     &checksum,
                     ctx.now.saturating_add(Duration::seconds(expires_in)),
                     &scope,
+                    &resource,
                     ctx.now,
                 )
                 .await?;
@@ -169,6 +173,7 @@ impl GrantHandler for RefreshTokenGrant {
             scope: scope.clone(),
             family: rt.token_family,
             with_refresh_token: true,
+            resource: resource.clone(),
         };
         let mut minted = match derived_successors(ctx, value)? {
             Some(values) => mint_successors(ctx, &issue, values),
@@ -389,6 +394,7 @@ async fn grace_replay(
                         application_id: rt.application_id,
                         access_token_id: Some(at.id),
                         token_family: rt.token_family,
+                        resource: rt.resource.clone(),
                     },
                     ctx.now,
                 )

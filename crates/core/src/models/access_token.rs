@@ -28,6 +28,8 @@ pub struct AccessToken {
     pub expires: OffsetDateTime,
     /// The granted scopes, space-separated.
     pub scope: String,
+    /// The resources (RFC 8707; absolute URIs, space-separated) it is bound to; empty: none.
+    pub resource: String,
     /// Shared by every token from one consent or refresh chain (revoke a grant in one statement).
     pub token_family: Option<Uuid>,
     /// When the row was written.
@@ -49,6 +51,7 @@ impl std::fmt::Debug for AccessToken {
             application_id,
             expires,
             scope,
+            resource,
             token_family,
             created,
             updated,
@@ -63,6 +66,7 @@ impl std::fmt::Debug for AccessToken {
             .field("application_id", application_id)
             .field("expires", expires)
             .field("scope", scope)
+            .field("resource", resource)
             .field("token_family", token_family)
             .field("created", created)
             .field("updated", updated)
@@ -101,6 +105,8 @@ pub struct NewAccessToken {
     pub expires: OffsetDateTime,
     /// The granted scopes, space-separated.
     pub scope: String,
+    /// The resources (RFC 8707; absolute URIs, space-separated) it is bound to; empty: none.
+    pub resource: String,
     /// The family of the consent or refresh chain the token belongs to.
     pub token_family: Option<Uuid>,
 }
@@ -117,6 +123,7 @@ impl std::fmt::Debug for NewAccessToken {
             application_id,
             expires,
             scope,
+            resource,
             token_family,
         } = self;
         f.debug_struct("NewAccessToken")
@@ -128,6 +135,7 @@ impl std::fmt::Debug for NewAccessToken {
             .field("application_id", application_id)
             .field("expires", expires)
             .field("scope", scope)
+            .field("resource", resource)
             .field("token_family", token_family)
             .finish()
     }

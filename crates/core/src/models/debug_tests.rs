@@ -38,6 +38,7 @@ fn application(secret: &str) -> Application {
 #[test]
 fn tokens() {
     let at = AccessToken {
+        resource: String::new(),
         id: 1,
         user_id: Some(2),
         source_refresh_token_id: None,
@@ -62,6 +63,7 @@ fn tokens() {
         &["AT-SECRET-VALUE", "CLIENT-SECRET-1"],
     );
     let new_at = NewAccessToken {
+        resource: String::new(),
         user_id: None,
         source_refresh_token_id: None,
         token: "NEW-AT-VALUE".into(),
@@ -74,6 +76,7 @@ fn tokens() {
     };
     assert_hidden(&format!("{new_at:?}"), &["NEW-AT-VALUE"]);
     let rt = RefreshToken {
+        resource: String::new(),
         id: 1,
         user_id: 2,
         token: "RT-SECRET-VALUE".into(),
@@ -87,6 +90,7 @@ fn tokens() {
     };
     assert_hidden(&format!("{rt:?}"), &["RT-SECRET-VALUE"]);
     let new_rt = NewRefreshToken {
+        resource: String::new(),
         user_id: 2,
         token: "NEW-RT-VALUE".into(),
         token_checksum: "abc".into(),
@@ -112,6 +116,7 @@ fn tokens() {
 #[test]
 fn codes_and_device_codes() {
     let g = NewGrant {
+        resource: String::new(),
         user_id: 1,
         code: "CODE-SECRET".into(),
         application_id: 1,

@@ -60,6 +60,8 @@ pub struct Grant {
     pub redirect_uri: String,
     /// The approved scopes, space-separated.
     pub scope: String,
+    /// The resources (RFC 8707; absolute URIs, space-separated) it is bound to; empty: none.
+    pub resource: String,
     /// The PKCE `code_challenge` of the authorization request; empty when it had none.
     pub code_challenge: String,
     /// How `code_challenge` was derived; `None` when the request had no challenge.
@@ -98,6 +100,8 @@ pub struct NewGrant {
     pub redirect_uri: String,
     /// The approved scopes, space-separated.
     pub scope: String,
+    /// The resources (RFC 8707; absolute URIs, space-separated) it is bound to; empty: none.
+    pub resource: String,
     /// The PKCE `code_challenge`; empty when none.
     pub code_challenge: String,
     /// How `code_challenge` was derived; `None` when there is no challenge.
@@ -124,6 +128,7 @@ impl std::fmt::Debug for NewGrant {
             expires,
             redirect_uri,
             scope,
+            resource,
             code_challenge,
             code_challenge_method,
             nonce,
@@ -139,6 +144,7 @@ impl std::fmt::Debug for NewGrant {
             .field("expires", expires)
             .field("redirect_uri", redirect_uri)
             .field("scope", scope)
+            .field("resource", resource)
             .field("code_challenge", code_challenge)
             .field("code_challenge_method", code_challenge_method)
             .field("nonce", nonce)

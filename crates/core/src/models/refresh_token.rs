@@ -20,6 +20,8 @@ pub struct RefreshToken {
     pub access_token_id: Option<Id>,
     /// The family of the consent or refresh chain the token belongs to.
     pub token_family: Option<Uuid>,
+    /// The resources (RFC 8707; absolute URIs, space-separated) it is bound to; empty: none.
+    pub resource: String,
     /// When the token was revoked (or used up by rotation); `None` while it is live.
     pub revoked: Option<OffsetDateTime>,
     /// When the row was written.
@@ -39,6 +41,7 @@ impl std::fmt::Debug for RefreshToken {
             application_id,
             access_token_id,
             token_family,
+            resource,
             revoked,
             created,
             updated,
@@ -51,6 +54,7 @@ impl std::fmt::Debug for RefreshToken {
             .field("application_id", application_id)
             .field("access_token_id", access_token_id)
             .field("token_family", token_family)
+            .field("resource", resource)
             .field("revoked", revoked)
             .field("created", created)
             .field("updated", updated)
@@ -73,6 +77,8 @@ pub struct NewRefreshToken {
     pub access_token_id: Option<Id>,
     /// The family of the consent or refresh chain the token belongs to.
     pub token_family: Option<Uuid>,
+    /// The resources (RFC 8707; absolute URIs, space-separated) it is bound to; empty: none.
+    pub resource: String,
 }
 
 impl std::fmt::Debug for NewRefreshToken {
@@ -85,6 +91,7 @@ impl std::fmt::Debug for NewRefreshToken {
             application_id,
             access_token_id,
             token_family,
+            resource,
         } = self;
         f.debug_struct("NewRefreshToken")
             .field("user_id", user_id)
@@ -93,6 +100,7 @@ impl std::fmt::Debug for NewRefreshToken {
             .field("application_id", application_id)
             .field("access_token_id", access_token_id)
             .field("token_family", token_family)
+            .field("resource", resource)
             .finish()
     }
 }

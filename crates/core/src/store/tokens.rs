@@ -56,7 +56,8 @@ pub trait TokenStore: Send + Sync {
     ) -> Result<Rotation, StoreError>;
 
     /// Refresh without rotation (DOT): give the existing access token row a new value,
-    /// expiry and scope, so the old value stops working at once.
+    /// expiry, scope and resources (RFC 8707, stored form), so the old value stops working at
+    /// once.
     #[allow(clippy::too_many_arguments)]
     async fn replace_access_token(
         &self,
@@ -65,6 +66,7 @@ pub trait TokenStore: Send + Sync {
         token_checksum: &str,
         expires: OffsetDateTime,
         scope: &str,
+        resource: &str,
         now: OffsetDateTime,
     ) -> Result<Option<AccessToken>, StoreError>;
     /// The access token minted by rotating this refresh token, if it still exists.

@@ -4,8 +4,11 @@ mod cleartokens;
 mod createapplication;
 mod createsigningkey;
 mod createuser;
+mod deleteapplication;
+mod listapplications;
 mod migrate;
 mod serve;
+mod updateapplication;
 mod updateuser;
 
 use anyhow::Context;
@@ -22,6 +25,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Createuser(args) => createuser::run(settings, args).await,
         Command::Updateuser(args) => updateuser::run(settings, args).await,
         Command::Createapplication(args) => createapplication::run(settings, args).await,
+        Command::Listapplications(args) => listapplications::run(settings, args).await,
+        Command::Updateapplication(args) => updateapplication::run(settings, args).await,
+        Command::Deleteapplication(args) => deleteapplication::run(settings, args).await,
         Command::Cleartokens => cleartokens::run(settings).await,
         Command::Createsigningkey(args) => createsigningkey::run(settings, args).await,
         Command::Deletesigningkey(args) => createsigningkey::run_delete(settings, args).await,

@@ -131,6 +131,7 @@ async fn cleartokens_deletes_and_warns(env: Env) {
         let at = store
             .create_access_token(
                 NewAccessToken {
+                    resource: String::new(),
                     user_id: None,
                     source_refresh_token_id: None,
                     token: column,

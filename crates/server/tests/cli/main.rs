@@ -5,6 +5,7 @@
 #[macro_use]
 mod common;
 
+mod application_commands;
 mod applications;
 mod commands;
 mod serve;

@@ -46,6 +46,7 @@ pub async fn make_code(
     store
         .create_grant(
             NewGrant {
+                resource: String::new(),
                 user_id,
                 code: code.clone(),
                 application_id: app.id,

@@ -116,6 +116,7 @@ pub(crate) async fn admin_lists_come_in_keyset_pages(env: Env) {
         let t = store
             .create_access_token(
                 NewAccessToken {
+                    resource: String::new(),
                     user_id: Some(if is_lee { lee } else { kim }),
                     source_refresh_token_id: None,
                     token: String::new(),

@@ -213,6 +213,7 @@ impl Fx {
         store
             .create_access_token(
                 NewAccessToken {
+                    resource: String::new(),
                     user_id: Some(user.id),
                     source_refresh_token_id: None,
                     token: value.to_string(),

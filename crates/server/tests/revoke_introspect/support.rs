@@ -155,6 +155,7 @@ impl Fx {
                 now + Duration::hours(1),
             ),
             refresh: Some(NewRefreshToken {
+                resource: String::new(),
                 user_id: user,
                 token: refresh.to_string(),
                 token_checksum: token_checksum(refresh),
@@ -175,6 +176,7 @@ pub(crate) fn new_access_token(
     expires: OffsetDateTime,
 ) -> NewAccessToken {
     NewAccessToken {
+        resource: String::new(),
         user_id: user,
         source_refresh_token_id: None,
         token: value.to_string(),

@@ -192,7 +192,15 @@ async fn refresh_idle_expiry(env: Env) {
         .unwrap();
     let past = OffsetDateTime::now_utc() - Duration::seconds(101);
     store
-        .replace_access_token(at.id, &at.token, &at.token_checksum, past, &at.scope, past)
+        .replace_access_token(
+            at.id,
+            &at.token,
+            &at.token_checksum,
+            past,
+            &at.scope,
+            &at.resource,
+            past,
+        )
         .await
         .unwrap();
     let (s, b) = refresh(&server, &auth, rt, None).await;
@@ -212,6 +220,7 @@ async fn refresh_idle_expiry(env: Env) {
             &at.token_checksum,
             recent,
             &at.scope,
+            &at.resource,
             recent,
         )
         .await

@@ -90,6 +90,7 @@ pub(crate) async fn make_code(
     store
         .create_grant(
             NewGrant {
+                resource: String::new(),
                 user_id: user_id(env, user).await,
                 code: code.clone(),
                 application_id: app_id(env, client_id).await,

@@ -4,8 +4,8 @@
 pub(crate) const INSERT_GRANT: &str =
     "INSERT INTO oauth2_provider_grant (user_id, code_checksum, application_id, \
      expires, redirect_uri, scope, code_challenge, code_challenge_method, nonce, \
-     claims, token_family, created, updated, auth_time, sid) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14) RETURNING *";
+     claims, token_family, created, updated, auth_time, sid, resource) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15) RETURNING *";
 
 pub(crate) const SELECT_GRANT_BY_CODE: &str =
     "SELECT * FROM oauth2_provider_grant WHERE code_checksum = $1";
@@ -60,6 +60,7 @@ macro_rules! impl_grant_store {
                         .bind(to_db(now))
                         .bind(g.auth_time.map(to_db))
                         .bind(g.sid)
+                        .bind(g.resource)
                         .fetch_one(counted(&self.write))
                         .await
                         .map_err(map_err)?

@@ -36,6 +36,7 @@ macro_rules! impl_token_writes {
                         .bind(to_db(t.expires))
                         .bind(t.scope)
                         .bind(family(t.token_family))
+                        .bind(t.resource)
                         .bind(to_db(now))
                         .fetch_one(counted(executor))
                         .await
@@ -60,6 +61,7 @@ macro_rules! impl_token_writes {
                         .bind(t.application_id)
                         .bind(access_token_id)
                         .bind(family(t.token_family))
+                        .bind(t.resource)
                         .bind(to_db(now))
                         .fetch_one(counted(executor))
                         .await

@@ -6,13 +6,13 @@ use uuid::Uuid;
 pub(crate) const INSERT_ACCESS_TOKEN: &str =
     "INSERT INTO oauth2_provider_accesstoken (user_id, source_refresh_token_id, token, \
      token_checksum, id_token_id, application_id, expires, scope, token_family, \
-     created, updated) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING *";
+     resource, created, updated) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING *";
 
 pub(crate) const INSERT_REFRESH_TOKEN: &str =
     "INSERT INTO oauth2_provider_refreshtoken (user_id, token, token_checksum, \
-     application_id, access_token_id, token_family, created, updated) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *";
+     application_id, access_token_id, token_family, resource, created, updated) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING *";
 
 /// The single-use gate of a refresh token: of racing callers one gets its row back (with the
 /// access token to drop), the others none.
@@ -43,7 +43,7 @@ pub(crate) const REVOKE_REFRESH_TOKENS_OF_ACCESS_TOKEN: &str =
 
 pub(crate) const REPLACE_ACCESS_TOKEN: &str =
     "UPDATE oauth2_provider_accesstoken SET token = $2, token_checksum = $3, \
-     expires = $4, scope = $5, updated = $6 WHERE id = $1 RETURNING *";
+     expires = $4, scope = $5, updated = $6, resource = $7 WHERE id = $1 RETURNING *";
 
 pub(crate) const SELECT_ACCESS_TOKEN: &str =
     "SELECT * FROM oauth2_provider_accesstoken WHERE id = $1";
@@ -109,6 +109,7 @@ pub(crate) const SELECT_REFRESH_TOKEN_WITH_OWNERS: &str = "SELECT r.*, \
      a.token_checksum AS a_token_checksum, a.id_token_id AS a_id_token_id, \
      a.application_id AS a_application_id, a.expires AS a_expires, a.scope AS a_scope, \
      a.token_family AS a_token_family, a.created AS a_created, a.updated AS a_updated, \
+     a.resource AS a_resource, \
      u.id AS u_id, u.username AS u_username, u.email AS u_email, \
      u.first_name AS u_first_name, u.last_name AS u_last_name, \
      u.password AS u_password, u.is_active AS u_is_active, \
@@ -131,7 +132,7 @@ pub(crate) const CLAIM_REFRESH_TOKEN_FOR_ROTATION: &str =
 pub(crate) const TAKE_OVER_ACCESS_TOKEN: &str =
     "UPDATE oauth2_provider_accesstoken SET token = $2, token_checksum = $3, \
      id_token_id = $4, expires = $5, scope = $6, source_refresh_token_id = $7, \
-     created = $8, updated = $8 WHERE id = $1 RETURNING *";
+     created = $8, updated = $8, resource = $9 WHERE id = $1 RETURNING *";
 
 /// A token family as stored: hyphenated text.
 pub(crate) fn family(f: Option<Uuid>) -> Option<String> {
@@ -211,6 +212,7 @@ macro_rules! impl_token_store {
                         .bind(a.scope)
                         .bind(old_refresh_id)
                         .bind(to_db(now))
+                        .bind(a.resource)
                         .fetch_optional(counted(&mut *tx))
                         .await
                         .map_err(map_err)?;
@@ -241,6 +243,7 @@ macro_rules! impl_token_store {
                     token_checksum: &str,
                     expires: OffsetDateTime,
                     scope: &str,
+                    resource: &str,
                     now: OffsetDateTime,
                 ) -> Result<Option<AccessToken>, StoreError> {
                     sqlx::query_as::<_, AccessTokenRow>(REPLACE_ACCESS_TOKEN)
@@ -250,6 +253,7 @@ macro_rules! impl_token_store {
                         .bind(to_db(expires))
                         .bind(scope)
                         .bind(to_db(now))
+                        .bind(resource)
                         .fetch_optional(counted(&self.write))
                         .await
                         .map_err(map_err)?

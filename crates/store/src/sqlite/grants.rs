@@ -36,6 +36,7 @@ impl GrantStore for SqliteStore {
                     &to_db(now),
                     &g.auth_time.map(to_db),
                     &g.sid,
+                    &g.resource,
                 ],
             )
         })

@@ -33,6 +33,7 @@ pub(crate) fn insert_access_token(
             &to_db(t.expires),
             &t.scope,
             &family(t.token_family),
+            &t.resource,
             &to_db(now),
         ],
     )?
@@ -55,6 +56,7 @@ pub(crate) fn insert_refresh_token(
             &t.application_id,
             &access_token_id,
             &family(t.token_family),
+            &t.resource,
             &to_db(now),
         ],
     )?
@@ -113,6 +115,7 @@ fn rotate(
             &a.scope,
             &old_refresh_id,
             &to_db(now),
+            &a.resource,
         ],
     )?
     else {
@@ -165,12 +168,14 @@ impl TokenStore for SqliteStore {
         token_checksum: &str,
         expires: OffsetDateTime,
         scope: &str,
+        resource: &str,
         now: OffsetDateTime,
     ) -> Result<Option<AccessToken>, StoreError> {
-        let (token, token_checksum, scope) = (
+        let (token, token_checksum, scope, resource) = (
             token.to_string(),
             token_checksum.to_string(),
             scope.to_string(),
+            resource.to_string(),
         );
         self.write(move |c| {
             c.opt::<AccessTokenRow>(
@@ -182,6 +187,7 @@ impl TokenStore for SqliteStore {
                     &to_db(expires),
                     &scope,
                     &to_db(now),
+                    &resource,
                 ],
             )
         })

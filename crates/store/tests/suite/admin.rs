@@ -121,6 +121,7 @@ async fn refresh(
 
 async fn grant(store: &dyn Store, u: &User, a: &Application, expires: OffsetDateTime) -> Grant {
     let g = NewGrant {
+        resource: String::new(),
         user_id: u.id,
         code: oauth_toolkit_core::generators::generate_token(),
         application_id: a.id,

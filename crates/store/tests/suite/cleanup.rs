@@ -56,6 +56,7 @@ pub(super) async fn cleartokens_dot_scenario(db: &Database) {
         store
             .create_grant(
                 NewGrant {
+                    resource: String::new(),
                     user_id: u.id,
                     code: format!("code-{i}"),
                     application_id: a.id,

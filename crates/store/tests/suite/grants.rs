@@ -11,6 +11,7 @@ pub(super) async fn grant_consumed_once_under_race(db: &Database) {
     let grant = store
         .create_grant(
             NewGrant {
+                resource: String::new(),
                 user_id: u.id,
                 code: code.clone(),
                 application_id: a.id,

@@ -91,6 +91,7 @@ fn new_access(
     (
         token,
         NewAccessToken {
+            resource: String::new(),
             user_id: u.map(|u| u.id),
             source_refresh_token_id: None,
             token: column,
@@ -113,6 +114,7 @@ fn new_refresh(
     let token = oauth_toolkit_core::generators::generate_token();
     let (column, checksum) = stored_token(&token, true);
     NewRefreshToken {
+        resource: String::new(),
         user_id: u.id,
         token: column,
         token_checksum: checksum,
