@@ -70,8 +70,11 @@ pub struct Issue<'a> {
     pub family: Option<Uuid>,
     /// Whether to issue a refresh token too (only with a user).
     pub with_refresh_token: bool,
-    /// The resources (RFC 8707, stored form) the tokens are bound to; empty: none.
+    /// The resources (RFC 8707, stored form) the access token is bound to; empty: none.
     pub resource: String,
+    /// The resources of the refresh token: those of the grant, which a narrower access
+    /// token does not shrink (a later refresh may ask for any of them again).
+    pub refresh_resource: String,
 }
 
 /// Plaintext values and the rows to write for them.
@@ -145,7 +148,7 @@ fn mint_values(
                     application_id: issue.application.id,
                     access_token_id: None,
                     token_family: family,
-                    resource: issue.resource.clone(),
+                    resource: issue.refresh_resource.clone(),
                 }),
             )
         }

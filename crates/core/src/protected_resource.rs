@@ -39,6 +39,10 @@ pub struct ProtectedResourceMetadata {
 }
 
 /// `scheme://host[:port]` of an absolute URL (the whole value when it has no path).
+pub fn origin_of(url: &str) -> String {
+    origin(url).to_string()
+}
+
 fn origin(url: &str) -> &str {
     let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
     match url[after_scheme..].find('/') {

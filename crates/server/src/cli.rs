@@ -42,9 +42,10 @@ pub enum Command {
     Createapplication(CreateApplicationArgs),
     /// List the registered applications, newest first (never their secrets).
     Listapplications(ListApplicationsArgs),
-    /// Change an application: name, redirect URIs, post-logout redirect URIs, allowed
-    /// origins, consent, or a new client secret. Checked like createapplication; nothing is
-    /// written when a value is invalid.
+    /// Change an application's name, URIs, origins, consent or secret (only what is given).
+    ///
+    /// The result is checked like createapplication's input: every problem is reported at
+    /// once and nothing is written. A regenerated secret is printed once.
     Updateapplication(UpdateApplicationArgs),
     /// Delete an application, with its tokens, codes and grants.
     Deleteapplication(DeleteApplicationArgs),

@@ -257,6 +257,7 @@ pub async fn approve(
             family: None,
             with_refresh_token: false,
             resource: crate::resource_indicators::join(&request.resources),
+            refresh_resource: String::new(),
         };
         // Userinfo reads an access token's `claims` request (Core §5.5) from its ID token
         // record. `code token` sends no ID token from here, so when claims were asked for

@@ -84,6 +84,7 @@ impl GrantHandler for AuthorizationCodeGrant {
             family: Some(grant.token_family),
             with_refresh_token: true,
             resource,
+            refresh_resource: grant.resource.clone(),
         };
         let minted = mint(ctx, &issue_spec);
         // OpenID Connect (Core §3.1.3.3): an ID token with the nonce, auth_time and sid of

@@ -37,6 +37,7 @@ impl GrantHandler for ClientCredentialsGrant {
         params: &Params,
     ) -> Result<TokenResponse, OAuthError> {
         let scopes = resolve_for(ctx, Some(client), params.single("scope")?)?;
+        let resource = join(&requested(params)?);
         issue(
             ctx,
             Issue {
@@ -45,7 +46,8 @@ impl GrantHandler for ClientCredentialsGrant {
                 scope: join_scopes(&scopes),
                 family: None,
                 with_refresh_token: false,
-                resource: join(&requested(params)?),
+                resource: resource.clone(),
+                refresh_resource: resource,
             },
         )
         .await

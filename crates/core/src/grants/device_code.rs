@@ -154,6 +154,7 @@ async fn redeem(
             scope: grant.scope,
             family: None,
             with_refresh_token: true,
+            refresh_resource: resource.clone(),
             resource,
         },
     )

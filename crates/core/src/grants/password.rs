@@ -76,6 +76,7 @@ impl GrantHandler for PasswordGrant {
                     .with_retry_after(t.retry_after_seconds));
             }
         };
+        let resource = join(&requested(params)?);
         issue(
             ctx,
             Issue {
@@ -84,7 +85,8 @@ impl GrantHandler for PasswordGrant {
                 scope: join_scopes(&scopes),
                 family: None,
                 with_refresh_token: true,
-                resource: join(&requested(params)?),
+                resource: resource.clone(),
+                refresh_resource: resource,
             },
         )
         .await

@@ -174,6 +174,7 @@ impl GrantHandler for RefreshTokenGrant {
             family: rt.token_family,
             with_refresh_token: true,
             resource: resource.clone(),
+            refresh_resource: rt.resource.clone(),
         };
         let mut minted = match derived_successors(ctx, value)? {
             Some(values) => mint_successors(ctx, &issue, values),

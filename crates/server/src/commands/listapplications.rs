@@ -64,7 +64,7 @@ async fn list(
                 .list_applications_for_user(u.id)
                 .await
                 .context("cannot read the applications")?;
-            apps.sort_by(|a, b| b.id.cmp(&a.id));
+            apps.sort_by_key(|a| std::cmp::Reverse(a.id));
             owners.insert(u.id, u.username);
             apps
         }

@@ -233,6 +233,12 @@ async fn listapplications_newest_first_filtered_and_without_secrets(env: Env) {
     assert_eq!(stdout(&o).lines().count(), 1, "{}", stdout(&o));
     assert!(stdout(&o).starts_with(&format!("{}\t{third}\t", ids[0])));
     assert_eq!(list_json(&env, &["--user", "carol"]), Vec::<Value>::new());
+    let (fourth, _) = env.create_app("public", "password", &["--user", "alice"]);
+    let alices: Vec<Value> = list_json(&env, &["--user", "alice"])
+        .into_iter()
+        .map(|a| a["client_id"].clone())
+        .collect();
+    assert_eq!(alices, [fourth.as_str(), first.as_str()], "newest first");
 
     // An unknown user is an error, not an empty list.
     let o = env.run(&["listapplications", "--user", "nobody", "--json"]);
@@ -418,10 +424,10 @@ async fn updateapplication_changes_only_the_given_fields(env: Env) {
         args.extend_from_slice(flags);
         let o = env.run(&args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-        let name = before["name"].as_str().unwrap();
-        assert_eq!(stdout(&o), format!("Application {name} updated.\n"));
         let mut expected = before.clone();
         expected[*field] = value.clone();
+        let name = expected["name"].as_str().unwrap();
+        assert_eq!(stdout(&o), format!("Application {name} updated.\n"));
         assert_ne!(expected, before, "{args:?} is a change");
         assert_eq!(shown(&env, &id), expected, "{args:?} changes {field} only");
     }
@@ -665,22 +671,32 @@ async fn application_commands_help_describes_every_flag(env: Env) {
         let o = env.run(&[command, "--help"]);
         assert!(o.status.success(), "{}", stderr(&o));
         let help = stdout(&o);
+        let lines: Vec<&str> = help.lines().collect();
         for flag in *flags {
-            // The flag's line carries a description after it.
-            let line = help
-                .lines()
-                .find(|l| {
-                    l.trim_start()
-                        .split([' ', '='])
-                        .next()
-                        .is_some_and(|w| w == *flag || w.starts_with(&format!("{flag} ")))
-                        || l.trim_start().starts_with(&format!("{flag} "))
+            let at = lines
+                .iter()
+                .position(|l| {
+                    let l = l.trim_start();
+                    l == *flag || l.starts_with(&format!("{flag} "))
                 })
                 .unwrap_or_else(|| panic!("{command}: {flag} missing: {help}"));
-            let described = line.trim_start()[flag.len()..]
-                .split("  ")
-                .any(|part| part.trim().len() > 3 && !part.trim().starts_with('<'));
-            assert!(described, "{command}: {flag} has no help text: {line}");
+            // The description follows on the same line (after the value name, if any) or,
+            // when clap puts help on the next line, on the line below.
+            let rest = lines[at].trim_start()[flag.len()..].trim_start();
+            let rest = if rest.starts_with('<') {
+                rest.split_once('>').map_or("", |(_, r)| r.trim())
+            } else {
+                rest.trim()
+            };
+            let description = if rest.is_empty() {
+                lines.get(at + 1).map_or("", |l| l.trim())
+            } else {
+                rest
+            };
+            assert!(
+                description.len() > 10 && !description.starts_with('-'),
+                "{command}: {flag} has no help text: {help}"
+            );
         }
     }
     let o = env.run(&["--help"]);

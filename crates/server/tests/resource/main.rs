@@ -17,5 +17,6 @@ mod support;
 
 mod discovery;
 mod example;
+mod indicators;
 mod local;
 mod remote;

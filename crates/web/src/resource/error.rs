@@ -25,6 +25,8 @@ use super::ResourceConfig;
 pub const INVALID_TOKEN: &str = "The access token is invalid.";
 /// DOT's description for an expired token.
 pub const EXPIRED_TOKEN: &str = "The access token has expired.";
+/// DOT's description for a token bound (RFC 8707) to other resources than the one asked.
+pub const WRONG_RESOURCE: &str = "The access token is not valid for this resource.";
 /// DOT's description for a token that lacks a needed scope.
 pub const INSUFFICIENT_SCOPE: &str = "The access token is valid but does not have enough scope.";
 

@@ -90,6 +90,7 @@ impl LocalValidator {
             application,
             token_id: Some(at.id),
             origin: TokenOrigin::Local,
+            audiences: oauth_toolkit_core::resource_indicators::parse(&at.resource),
         }))
     }
 }

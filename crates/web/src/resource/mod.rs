@@ -37,7 +37,7 @@ use async_trait::async_trait;
 use axum::extract::FromRef;
 use axum::http::request::Parts;
 use axum::http::Method;
-use oauth_toolkit_core::protected_resource::{metadata_url, resource_identifier};
+use oauth_toolkit_core::protected_resource::{metadata_url, origin_of, resource_identifier};
 use oauth_toolkit_core::store::Store;
 use oauth_toolkit_core::users::UserSource;
 use oauth_toolkit_core::{Clock, Settings, SystemClock};
@@ -92,6 +92,9 @@ pub struct ResourceConfig {
     /// RFC 9728 §5.1: the URL of the resource's metadata, named in every challenge
     /// (`resource_metadata`), while `oauth2_protected_resource_advertise_metadata` is on.
     pub resource_metadata_url: Option<String>,
+    /// `scheme://host[:port]` this resource is reached at (the origin of its identifier), which
+    /// with the request's path is the URL a token bound to resources (RFC 8707) must cover.
+    pub public_origin: String,
 }
 
 impl Default for ResourceConfig {
@@ -122,6 +125,7 @@ impl ResourceConfig {
                 .resource_server
                 .oauth2_protected_resource_advertise_metadata
                 .then(|| metadata_url(&resource_identifier(settings))),
+            public_origin: origin_of(&resource_identifier(settings)),
         }
     }
 
@@ -316,11 +320,28 @@ impl ResourceServer {
         if let Some(Authenticated(t)) = parts.extensions.get::<Authenticated>() {
             return Ok(t.clone());
         }
-        match find_token(parts, &self.config) {
-            Presented::None => Err(self.reject(ResourceError::Missing)),
-            Presented::Malformed(d) => Err(self.reject(ResourceError::Malformed(d))),
-            Presented::Token(t) => self.validate(&t).await,
+        let token = match find_token(parts, &self.config) {
+            Presented::None => return Err(self.reject(ResourceError::Missing)),
+            Presented::Malformed(d) => return Err(self.reject(ResourceError::Malformed(d))),
+            Presented::Token(t) => self.validate(&t).await?,
+        };
+        // RFC 8707: a token bound to resources only works at a URL one of them covers.
+        if !token.audiences.is_empty() {
+            let path = parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map(|u| u.path().to_string())
+                .unwrap_or_else(|| parts.uri.path().to_string());
+            let url = format!("{}{path}", self.config.public_origin);
+            let covered = token
+                .audiences
+                .iter()
+                .any(|a| oauth_toolkit_core::resource_indicators::covers(a, &url));
+            if !covered {
+                return Err(self.reject(ResourceError::InvalidToken(error::WRONG_RESOURCE)));
+            }
         }
+        Ok(token)
     }
 
     /// Whether the request presents a bearer token at all (for optional authentication).

@@ -272,6 +272,23 @@ impl RemoteValidator {
                 )
             }
         };
+        // RFC 7662 §2.2: `aud` is a string or an array of strings.
+        let audiences = match obj.get("aud") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(a)) => vec![a.clone()],
+            Some(Value::Array(list)) => list
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or(RemoteFailure::Malformed(
+                    "`aud` is not a string or a list of strings",
+                ))?,
+            Some(_) => {
+                return Err(RemoteFailure::Malformed(
+                    "`aud` is not a string or a list of strings",
+                ))
+            }
+        };
         Ok(Some(ValidToken {
             scope: text("scope").unwrap_or_default(),
             expires,
@@ -282,6 +299,7 @@ impl RemoteValidator {
             application: None,
             token_id: None,
             origin: TokenOrigin::Introspection,
+            audiences,
         }))
     }
 }

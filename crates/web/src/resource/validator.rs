@@ -50,6 +50,8 @@ pub struct ValidToken {
     pub token_id: Option<Id>,
     /// Where the answer came from.
     pub origin: TokenOrigin,
+    /// RFC 8707: the resources the token is bound to (empty: none, valid at any resource).
+    pub audiences: Vec<String>,
 }
 
 impl ValidToken {
