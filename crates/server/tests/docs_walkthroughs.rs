@@ -152,6 +152,11 @@ fn protected_resource_metadata_walkthrough() {
 }
 
 #[test]
+fn resource_indicators_walkthrough() {
+    run_page("resource_indicators.md");
+}
+
+#[test]
 fn every_page_is_tested() {
     // A new page must get a test above.
     let tested = [
@@ -161,6 +166,7 @@ fn every_page_is_tested() {
         "revocation_and_introspection.md",
         "device.md",
         "protected_resource_metadata.md",
+        "resource_indicators.md",
         "README.md",
     ];
     for entry in std::fs::read_dir(docs_dir()).unwrap() {
