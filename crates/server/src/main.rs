@@ -7,11 +7,17 @@ mod config;
 use std::process::ExitCode;
 
 use clap::Parser;
+use oauth_toolkit_core::settings::LogFormat;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // The log format is a setting; settings that do not load are reported by the command
+    // itself (with text logs meanwhile).
+    let format = config::load_settings(cli.config.as_deref())
+        .map(|s| s.server.log_format)
+        .unwrap_or(LogFormat::Text);
     // Held until the end of `main`: dropping it flushes the log lines still queued.
-    let _log_flush = init_logging(cli.verbose);
+    let _log_flush = init_logging(cli.verbose, format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,8 +42,9 @@ fn main() -> ExitCode {
 /// Colours only on a terminal (a file or a pipe gets no escape sequences) and never with
 /// `NO_COLOR` set to anything non-empty. Lines are written by a thread of their own, so a
 /// request never waits for the write to stderr; the queue is not lossy (when it is full the
-/// logging caller waits), so no line is ever dropped.
-fn init_logging(verbose: bool) -> tracing_appender::non_blocking::WorkerGuard {
+/// logging caller waits), so no line is ever dropped. `json`: one object per line, never
+/// coloured.
+fn init_logging(verbose: bool, format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -49,11 +56,13 @@ fn init_logging(verbose: bool) -> tracing_appender::non_blocking::WorkerGuard {
         .lossy(false)
         .thread_name("log-writer")
         .finish(std::io::stderr());
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
-        .with_target(false)
-        .with_ansi(ansi)
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder.with_ansi(ansi).init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
     guard
 }

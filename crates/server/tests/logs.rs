@@ -387,4 +387,41 @@ backends!(
     no_secret_in_a_trace_log,
     client_strings_are_escaped_in_logs,
     no_colours_when_not_a_terminal,
+    json_logs_are_one_object_per_line,
 );
+
+/// `log_format = "json"`: every line is one JSON object with a timestamp, a level and a
+/// message, the listening line and a request's warning among them; no colour codes.
+async fn json_logs_are_one_object_per_line(env: Env) {
+    let server = Server::start(&env, &[("OAUTH_TOOLKIT_LOG_FORMAT", "json")]);
+    // A refused client authentication logs a line of its own.
+    let r = common::http_browser::client()
+        .post(format!("{}/o/token/", server.base))
+        .basic_auth("no-such-client", Some("wrong"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    server.terminate_keep_log();
+    let log = log_of(&server);
+    assert!(!log.contains('\u{1b}'), "no escape sequences: {log}");
+    let mut messages = Vec::new();
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v["timestamp"].is_string(), "{line}");
+        assert!(v["level"].is_string(), "{line}");
+        messages.push(
+            v["fields"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    assert!(
+        messages.iter().any(|m| m.contains("listening")),
+        "{messages:?}"
+    );
+    assert!(messages.len() >= 3, "{messages:?}");
+}

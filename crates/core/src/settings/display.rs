@@ -25,6 +25,7 @@ impl fmt::Debug for ServerSettings {
             shutdown_timeout_seconds,
             login_url,
             provider_name,
+            log_format,
         } = self;
         f.debug_struct("ServerSettings")
             .field("bind", bind)
@@ -41,6 +42,7 @@ impl fmt::Debug for ServerSettings {
             .field("shutdown_timeout_seconds", shutdown_timeout_seconds)
             .field("login_url", login_url)
             .field("provider_name", provider_name)
+            .field("log_format", log_format)
             .finish()
     }
 }

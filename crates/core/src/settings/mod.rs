@@ -25,7 +25,7 @@ use sources::{known_keys, overlay_env};
 pub use oidc::OidcSettings;
 pub use provider::ProviderSettings;
 pub use resource_server::ResourceServerSettings;
-pub use server::{ServerSettings, SqliteSynchronous};
+pub use server::{LogFormat, ServerSettings, SqliteSynchronous};
 
 /// Prefix of environment variables that override settings.
 pub const ENV_PREFIX: &str = "OAUTH_TOOLKIT_";

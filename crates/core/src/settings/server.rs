@@ -36,6 +36,9 @@ pub struct ServerSettings {
     pub login_url: String,
     /// The provider's name in the header and titles of its pages.
     pub provider_name: String,
+    /// How `serve` and the commands write log lines: `text` (for people) or `json` (one
+    /// object per line, for log shippers).
+    pub log_format: LogFormat,
 }
 
 impl Default for ServerSettings {
@@ -55,8 +58,19 @@ impl Default for ServerSettings {
             shutdown_timeout_seconds: 30,
             login_url: "/accounts/login/".into(),
             provider_name: "OAuth Toolkit".into(),
+            log_format: LogFormat::Text,
         }
     }
+}
+
+/// The `log_format` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One line of text per event (colours only on a terminal).
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `fields` (with `message`), `spans`.
+    Json,
 }
 
 /// The `sqlite_synchronous` setting.
