@@ -27,6 +27,9 @@ pub enum Error {
 
 /// The JSON body and headers of an OAuth error (token-endpoint style).
 pub fn oauth_error_response(err: OAuthError) -> Response {
+    if err.code == ErrorCode::InvalidClient {
+        metrics::counter!("oauth_client_authentication_failures_total").increment(1);
+    }
     if err.status >= 500 {
         // Causes can hold database details: log them, never send them.
         tracing::error!(error = %err, cause = ?err.cause, "request failed");

@@ -17,6 +17,7 @@ mod error;
 mod form;
 mod health;
 mod home;
+mod metrics;
 mod pages;
 mod peer;
 pub mod resource;

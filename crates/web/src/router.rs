@@ -193,6 +193,13 @@ pub fn server_layers(
     settings: &oauth_toolkit_core::Settings,
     limits: &ServerLimits,
 ) -> Router {
+    // Inside the routing, so that each request's matched route is known; only when metrics
+    // are on (the facade is cheap, the label strings are not free).
+    let router = if settings.server.metrics_enabled {
+        router.layer(axum::middleware::from_fn(crate::metrics::record))
+    } else {
+        router
+    };
     router
         .layer(RequestBodyLimitLayer::new(settings.server.max_body_bytes))
         .layer(axum::middleware::map_response(close_after_413))

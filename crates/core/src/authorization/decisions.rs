@@ -250,6 +250,8 @@ pub async fn approve(
     };
     let mut id_token = None;
     if rt.issues_access_token() {
+        // Tokens from the authorization endpoint (implicit, hybrid) count as `implicit`.
+        metrics::counter!("oauth_tokens_issued_total", "grant_type" => "implicit").increment(1);
         let issue_spec = Issue {
             application: app,
             user_id: Some(user_id),

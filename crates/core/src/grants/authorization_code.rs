@@ -143,6 +143,7 @@ async fn replayed(
         .store
         .revoke_token_family(grant.token_family, ctx.now)
         .await?;
+    metrics::counter!("oauth_authorization_code_replays_total").increment(1);
     tracing::warn!(
         client_id = %client.client_id,
         grant_id = grant.id,

@@ -317,6 +317,7 @@ async fn replay(
     if ctx.settings.provider.refresh_token_reuse_protection {
         if let Some(family) = rt.token_family {
             let revoked = ctx.store.revoke_token_family(family, ctx.now).await?;
+            metrics::counter!("oauth_refresh_token_reuse_detected_total").increment(1);
             tracing::warn!(
                 refresh_token_id = rt.id,
                 revoked_refresh_tokens = revoked,

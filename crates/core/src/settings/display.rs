@@ -26,6 +26,8 @@ impl fmt::Debug for ServerSettings {
             login_url,
             provider_name,
             log_format,
+            metrics_enabled,
+            metrics_bind,
         } = self;
         f.debug_struct("ServerSettings")
             .field("bind", bind)
@@ -43,6 +45,8 @@ impl fmt::Debug for ServerSettings {
             .field("login_url", login_url)
             .field("provider_name", provider_name)
             .field("log_format", log_format)
+            .field("metrics_enabled", metrics_enabled)
+            .field("metrics_bind", metrics_bind)
             .finish()
     }
 }

@@ -39,6 +39,11 @@ pub struct ServerSettings {
     /// How `serve` and the commands write log lines: `text` (for people) or `json` (one
     /// object per line, for log shippers).
     pub log_format: LogFormat,
+    /// Serve Prometheus metrics at `GET /metrics`.
+    pub metrics_enabled: bool,
+    /// Serve `/metrics` on this address of its own instead (e.g. `127.0.0.1:9100`), out of
+    /// the public listener's reach.
+    pub metrics_bind: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -59,6 +64,8 @@ impl Default for ServerSettings {
             login_url: "/accounts/login/".into(),
             provider_name: "OAuth Toolkit".into(),
             log_format: LogFormat::Text,
+            metrics_enabled: false,
+            metrics_bind: None,
         }
     }
 }

@@ -129,6 +129,14 @@ impl Settings {
                 "must be a path starting with `/` or an absolute http(s) URL",
             ));
         }
+        if let Some(bind) = &self.server.metrics_bind {
+            if bind.parse::<std::net::SocketAddr>().is_err() {
+                return Err(SettingsError::new(
+                    "metrics_bind",
+                    format!("`{bind}` is not an address like 127.0.0.1:9100"),
+                ));
+            }
+        }
         let name = &self.server.provider_name;
         if name.trim().is_empty()
             || name.chars().count() > 100

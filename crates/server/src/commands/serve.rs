@@ -65,6 +65,12 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         tracing::info!("demo API: scopes music:read and music:write added to the default scopes");
     }
     let limits = ServerLimits::from_settings(&settings);
+    let metrics = if settings.server.metrics_enabled {
+        Some(crate::metrics::install()?)
+    } else {
+        None
+    };
+    let metrics_bind = settings.server.metrics_bind.clone();
     let state = Provider::new(settings, db.store(), Arc::new(SystemClock), secret_key)
         .context("cannot build the application state")?;
     let app = if args.demo_api {
@@ -78,6 +84,40 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
         app.route("/debug/stats", axum::routing::get(debug_stats))
     } else {
         app
+    };
+    let app = match (metrics, metrics_bind) {
+        (Some(handle), None) => {
+            tracing::info!("metrics at /metrics");
+            app.merge(crate::metrics::router(handle))
+        }
+        (Some(handle), Some(bind)) => {
+            let addr: SocketAddr = bind
+                .parse()
+                .with_context(|| format!("metrics_bind: `{bind}` is not an address"))?;
+            let metrics_listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (metrics_bind)"))?;
+            let at = metrics_listener
+                .local_addr()
+                .context("cannot read the bound address")?;
+            tracing::info!("metrics at http://{at}/metrics");
+            let metrics_app = crate::metrics::router(handle);
+            let metrics_limits = limits.clone();
+            tokio::spawn(async move {
+                if let Err(e) = serve(
+                    metrics_listener,
+                    metrics_app,
+                    &metrics_limits,
+                    std::future::pending(),
+                )
+                .await
+                {
+                    tracing::error!("the metrics listener failed: {e}");
+                }
+            });
+            app
+        }
+        (None, _) => app,
     };
     tracing::info!("oauth-toolkit listening on http://{local} (database: {backend})");
     serve(listener, app, &limits, shutdown_signal())

@@ -184,6 +184,8 @@ fn close(conn: Connection, done: oneshot::Sender<()>) {
 
 /// Run every job of `batch` and commit them together, then answer them.
 fn commit(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) {
+    // How many writes each commit carries (group commit at work), for `/metrics`.
+    metrics::histogram!("oauth_store_commit_batch_size").record(batch.len() as f64);
     if batch.len() == 1 && batch[0].shape() == Shape::One {
         // Alone and atomic by itself: no BEGIN/COMMIT around it.
         for job in batch.drain(..) {

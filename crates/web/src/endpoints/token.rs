@@ -25,6 +25,8 @@ pub async fn token(
     let ctx = state.ctx().with_peer(peer);
     match token_request(&ctx, &state.grants, authorization(&headers), &params).await {
         Ok(outcome) => {
+            metrics::counter!("oauth_tokens_issued_total", "grant_type" => outcome.grant_type)
+                .increment(1);
             let mut resp = (StatusCode::OK, axum::Json(&outcome.response)).into_response();
             no_store(&mut resp);
             // CORS for browser clients (DOT: code and refresh responses only).

@@ -154,6 +154,7 @@ pub async fn login_submit(State(state): State<Provider>, request: Request) -> Re
             resp
         }
         Ok(SignIn::Failed) => {
+            metrics::counter!("oauth_login_failures_total").increment(1);
             tracing::info!("login failed");
             login_form(
                 &state,
