@@ -58,6 +58,73 @@ pub enum Command {
     /// Retire an OpenID Connect signing key that no longer signs (not the newest key, nor the
     /// newest RS256 key). Tokens it signed stop verifying: wait until they have expired.
     Deletesigningkey(DeleteSigningKeyArgs),
+    /// Count applications, tokens, codes and device grants: totals and live ones (a scan of
+    /// every table; read-only).
+    Stats(StatsArgs),
+    /// Report live tokens older than some days, and the applications holding the most live
+    /// access tokens (read-only).
+    Audittokens(AuditTokensArgs),
+    /// Revoke a user's tokens in one transaction: delete their access tokens, ID tokens and
+    /// unused codes, revoke their refresh tokens, deny their pending device grants. Every
+    /// running server refuses them at once.
+    Revoketokens(RevokeTokensArgs),
+    /// Check the database answers and report token health: exit 0 when healthy (or a
+    /// warning: more than 80% of the access tokens expired), 1 when the database cannot be
+    /// reached.
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Print the counts as one JSON object on stdout (per-type counts as objects).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditTokensArgs {
+    /// Count live tokens created more than this many days ago (0: every live token).
+    #[arg(
+        long,
+        default_value_t = 7,
+        value_name = "DAYS",
+        allow_negative_numbers = true
+    )]
+    pub older_than_days: i64,
+    /// List this many applications with the most live access tokens (1 to 1000).
+    #[arg(
+        long,
+        default_value_t = 10,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub top: i64,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeTokensArgs {
+    /// The user whose tokens to revoke.
+    #[arg(long, value_name = "USERNAME")]
+    pub user: String,
+    /// Only the tokens issued to this application (a client id); default: every application.
+    #[arg(long, value_name = "CLIENT_ID")]
+    pub application: Option<String>,
+    /// Count what would be revoked, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the counts as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Print the report as one JSON object on stdout (also when unhealthy).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ mod device;
 mod grants;
 mod id_tokens;
 mod keys;
+mod operations;
 mod sessions;
 mod tokens;
 mod users;
@@ -23,6 +24,7 @@ pub use device::*;
 pub use grants::*;
 pub use id_tokens::*;
 pub use keys::*;
+pub use operations::*;
 pub use sessions::*;
 pub use tokens::*;
 pub use users::*;
@@ -90,6 +92,13 @@ pub trait Store:
     /// The staff admin's reads and bulk actions, when this store offers them (the bundled
     /// stores do). `None` by default, so a store a library user brings need not.
     fn admin(&self) -> Option<&dyn AdminStore> {
+        None
+    }
+
+    /// The counts of the operator's commands (`stats`, `audittokens`, `health`,
+    /// `revoketokens --dry-run`), when this store offers them (the bundled stores do).
+    /// `None` by default, so a store a library user brings need not.
+    fn operations(&self) -> Option<&dyn OperationsStore> {
         None
     }
 

@@ -1,13 +1,17 @@
 //! One module per subcommand.
 
+mod audittokens;
 mod cleartokens;
 mod createapplication;
 mod createsigningkey;
 mod createuser;
 mod deleteapplication;
+mod health;
 mod listapplications;
 mod migrate;
+mod revoketokens;
 mod serve;
+mod stats;
 mod updateapplication;
 mod updateuser;
 
@@ -31,15 +35,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cleartokens => cleartokens::run(settings).await,
         Command::Createsigningkey(args) => createsigningkey::run(settings, args).await,
         Command::Deletesigningkey(args) => createsigningkey::run_delete(settings, args).await,
+        Command::Stats(args) => stats::run(settings, args).await,
+        Command::Audittokens(args) => audittokens::run(settings, args).await,
+        Command::Revoketokens(args) => revoketokens::run(settings, args).await,
+        Command::Health(args) => health::run(settings, args).await,
     }
 }
 
 /// Open the configured database and bring its schema up to date.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
+    open_database_with(settings, OpenOptions::default()).await
+}
+
+/// [`open_database`] with pool settings of its own (e.g. `health`'s shorter wait).
+pub async fn open_database_with(
+    settings: &Settings,
+    opts: OpenOptions,
+) -> anyhow::Result<Database> {
     let url = settings.database_url();
     let opts = OpenOptions {
         sqlite_synchronous: settings.server.sqlite_synchronous,
-        ..OpenOptions::default()
+        ..opts
     };
     let db = Database::open(url, &opts)
         .await

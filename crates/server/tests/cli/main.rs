@@ -8,4 +8,5 @@ mod common;
 mod application_commands;
 mod applications;
 mod commands;
+mod operations;
 mod serve;

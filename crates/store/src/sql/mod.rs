@@ -24,6 +24,7 @@ pub(crate) mod device_grants;
 pub(crate) mod grants;
 pub(crate) mod id_tokens;
 pub(crate) mod keys;
+pub(crate) mod operations;
 pub(crate) mod sessions;
 pub(crate) mod token_writes;
 pub(crate) mod tokens;
@@ -62,6 +63,7 @@ macro_rules! impl_sql_store {
         crate::sql::sessions::impl_session_stores!($store);
         crate::sql::cleanup::impl_cleanup_store!($store);
         crate::sql::admin::impl_admin_store!($store);
+        crate::sql::operations::impl_operations_store!($store);
 
         const _: () = {
             use async_trait::async_trait;
@@ -91,6 +93,10 @@ macro_rules! impl_sql_store {
                 }
 
                 fn admin(&self) -> Option<&dyn AdminStore> {
+                    Some(self)
+                }
+
+                fn operations(&self) -> Option<&dyn OperationsStore> {
                     Some(self)
                 }
 

@@ -20,6 +20,7 @@ mod grants;
 mod id_tokens;
 mod keys;
 mod migrations;
+mod operations;
 mod readers;
 mod sessions;
 mod tokens;
@@ -145,6 +146,10 @@ impl oauth_toolkit_core::store::Store for SqliteStore {
     }
 
     fn admin(&self) -> Option<&dyn oauth_toolkit_core::store::AdminStore> {
+        Some(self)
+    }
+
+    fn operations(&self) -> Option<&dyn oauth_toolkit_core::store::OperationsStore> {
         Some(self)
     }
 

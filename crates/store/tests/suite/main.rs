@@ -20,6 +20,7 @@ mod applications;
 mod cleanup;
 mod device;
 mod grants;
+mod operations;
 mod tokens;
 mod users;
 
@@ -166,4 +167,7 @@ backends!(
     admin::admin_point_reads,
     admin::admin_revoke_user_tokens,
     admin::admin_delete_user_cascades,
+    operations::operations_stats,
+    operations::operations_audit_tokens,
+    operations::operations_count_user_tokens,
 );
