@@ -20,6 +20,7 @@ pub mod device_verification;
 pub mod error;
 pub mod generators;
 pub mod grants;
+pub mod health;
 pub mod hooks;
 pub mod introspection;
 pub mod issuance;

@@ -167,10 +167,12 @@ impl Provider {
             .with_state(self.clone())
     }
 
-    /// `GET /health`: 200 while the database answers, else 503.
+    /// `GET /health`: 200 while the database answers, else 503; and `GET /health/details`,
+    /// the health report, for staff sessions and tokens with `health_details_scope`.
     pub fn health<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         Router::new()
             .route("/health", get(crate::health::health))
+            .route("/health/details", get(crate::health::health_details))
             .with_state(self.clone())
     }
 

@@ -28,6 +28,7 @@ impl fmt::Debug for ServerSettings {
             log_format,
             metrics_enabled,
             metrics_bind,
+            health_details_scope,
         } = self;
         f.debug_struct("ServerSettings")
             .field("bind", bind)
@@ -47,6 +48,7 @@ impl fmt::Debug for ServerSettings {
             .field("log_format", log_format)
             .field("metrics_enabled", metrics_enabled)
             .field("metrics_bind", metrics_bind)
+            .field("health_details_scope", health_details_scope)
             .finish()
     }
 }

@@ -44,6 +44,8 @@ pub struct ServerSettings {
     /// Serve `/metrics` on this address of its own instead (e.g. `127.0.0.1:9100`), out of
     /// the public listener's reach.
     pub metrics_bind: Option<String>,
+    /// The scope a bearer token needs for `GET /health/details` (staff sessions need none).
+    pub health_details_scope: String,
 }
 
 impl Default for ServerSettings {
@@ -66,6 +68,7 @@ impl Default for ServerSettings {
             log_format: LogFormat::Text,
             metrics_enabled: false,
             metrics_bind: None,
+            health_details_scope: "health".into(),
         }
     }
 }

@@ -5,115 +5,69 @@
 //! stderr as the usual one-line error).
 
 use anyhow::Context;
-use oauth_toolkit_core::store::Stats;
+use oauth_toolkit_core::health::{check, HealthReport};
 use oauth_toolkit_core::Settings;
 use oauth_toolkit_store::OpenOptions;
 use time::OffsetDateTime;
 
 use crate::cli::HealthArgs;
 
-/// Above this share of expired access tokens the status is `warning`.
-const EXPIRED_RATIO_WARNING: f64 = 0.8;
-
 /// How long to wait for a database connection before reporting `unhealthy` (the other
 /// commands wait 10 seconds).
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub async fn run(settings: Settings, args: HealthArgs) -> anyhow::Result<()> {
-    match check(&settings).await {
-        Ok(stats) => {
-            let ratio = expired_ratio(&stats);
-            let status = if ratio > EXPIRED_RATIO_WARNING {
-                "warning"
-            } else {
-                "healthy"
-            };
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "status": status,
-                        "database": "ok",
-                        "live_access_tokens": stats.live_access_tokens,
-                        "expired_ratio": ratio,
-                        "applications": stats.applications,
-                        "access_tokens_last_hour": stats.access_tokens_last_hour,
-                    })
-                );
-            } else {
-                print!(
-                    "{}",
-                    super::stats::aligned(&[
-                        ("status".into(), status.into()),
-                        ("database".into(), "ok".into()),
-                        (
-                            "live access tokens".into(),
-                            stats.live_access_tokens.to_string()
-                        ),
-                        ("expired ratio".into(), format!("{ratio:.2}")),
-                        ("applications".into(), stats.applications.to_string()),
-                        (
-                            "access tokens last hour".into(),
-                            stats.access_tokens_last_hour.to_string()
-                        ),
-                    ])
-                );
-            }
-            Ok(())
+    let (report, cause) = match open(&settings).await {
+        Ok(db) => {
+            let store = db.store();
+            let checked = check(&*store, OffsetDateTime::now_utc()).await;
+            db.close().await;
+            checked
         }
-        Err(e) => {
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "status": "unhealthy",
-                        "database": "unreachable",
-                        "live_access_tokens": null,
-                        "expired_ratio": null,
-                        "applications": null,
-                        "access_tokens_last_hour": null,
-                    })
-                );
-            } else {
-                print!(
-                    "{}",
-                    super::stats::aligned(&[
-                        ("status".into(), "unhealthy".into()),
-                        ("database".into(), "unreachable".into()),
-                    ])
-                );
+        Err(e) => (HealthReport::unreachable(), Some(format!("{e:#}"))),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_value(&report).context("cannot write the report")?
+        );
+    } else {
+        let mut lines = vec![
+            ("status".to_string(), report.status.to_string()),
+            ("database".to_string(), report.database.to_string()),
+        ];
+        let count = |v: Option<u64>| v.map(|n| n.to_string());
+        for (label, value) in [
+            ("live access tokens", count(report.live_access_tokens)),
+            (
+                "expired ratio",
+                report.expired_ratio.map(|r| format!("{r:.2}")),
+            ),
+            ("applications", count(report.applications)),
+            (
+                "access tokens last hour",
+                count(report.access_tokens_last_hour),
+            ),
+        ] {
+            if let Some(v) = value {
+                lines.push((label.to_string(), v));
             }
-            // main prints it as `error: …` and exits 1.
-            Err(e)
         }
+        print!("{}", super::stats::aligned(&lines));
+    }
+    match (report.is_unhealthy(), cause) {
+        // main prints it as `error: …` and exits 1.
+        (true, Some(cause)) => Err(anyhow::anyhow!(cause)),
+        (true, None) => Err(anyhow::anyhow!("unhealthy")),
+        (false, _) => Ok(()),
     }
 }
 
-/// Open the database, ping it and count: any failure means it cannot be relied on.
-async fn check(settings: &Settings) -> anyhow::Result<Stats> {
+/// Open the database, waiting at most [`CONNECT_TIMEOUT`] for a connection.
+async fn open(settings: &Settings) -> anyhow::Result<oauth_toolkit_store::Database> {
     let opts = OpenOptions {
         acquire_timeout: CONNECT_TIMEOUT,
         ..OpenOptions::default()
     };
-    let db = super::open_database_with(settings, opts).await?;
-    let store = db.store();
-    let result = async {
-        store.ping().await.context("the database does not answer")?;
-        super::stats::operations(&*store)?
-            .stats(OffsetDateTime::now_utc())
-            .await
-            .context("cannot count the tokens")
-    }
-    .await;
-    db.close().await;
-    result
-}
-
-/// Expired access tokens over all access tokens, 0 when there are none.
-fn expired_ratio(s: &Stats) -> f64 {
-    if s.access_tokens == 0 {
-        return 0.0;
-    }
-    let expired = s.access_tokens.saturating_sub(s.live_access_tokens);
-    expired as f64 / s.access_tokens as f64
+    super::open_database_with(settings, opts).await
 }
