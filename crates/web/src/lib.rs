@@ -8,6 +8,17 @@
 
 #![warn(missing_docs)]
 
+/// The value of a `Result<T, Response>`, or return the page it holds: the handlers' `?`,
+/// for steps that answer a refusal with a page of their own.
+macro_rules! or_page {
+    ($e:expr) => {
+        match $e {
+            Ok(value) => value,
+            Err(page) => return page,
+        }
+    };
+}
+
 mod admin;
 mod assets;
 mod csrf;

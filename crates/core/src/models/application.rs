@@ -475,6 +475,25 @@ fn validate_client_id(client_id: &str, errors: &mut Vec<ApplicationError>) {
 }
 
 impl Application {
+    /// The stored fields as a [`NewApplication`], to check an edit with the same rules as a
+    /// registration ([`NewApplication::validate`]).
+    pub fn as_new(&self) -> NewApplication {
+        NewApplication {
+            client_id: self.client_id.clone(),
+            user_id: self.user_id,
+            redirect_uris: self.redirect_uris.clone(),
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            client_type: self.client_type,
+            authorization_grant_type: self.authorization_grant_type,
+            client_secret: self.client_secret.clone(),
+            hash_client_secret: self.hash_client_secret,
+            name: self.name.clone(),
+            skip_authorization: self.skip_authorization,
+            algorithm: self.algorithm,
+            allowed_origins: self.allowed_origins.clone(),
+        }
+    }
+
     /// DOT's `redirect_uri_allowed`: exact match with the RFC 8252 loopback-port rule.
     pub fn redirect_uri_allowed(&self, uri: &str, settings: &Settings) -> bool {
         redirect_uri::redirect_uri_allowed(uri, &self.redirect_uris, &settings.uri_rules())

@@ -11,7 +11,7 @@
 use anyhow::{bail, Context};
 use oauth_toolkit_core::client_secret::hash_client_secret;
 use oauth_toolkit_core::generators::generate_client_secret;
-use oauth_toolkit_core::models::{Application, NewApplication};
+use oauth_toolkit_core::models::Application;
 use oauth_toolkit_core::{Clock, Settings, SystemClock};
 
 use crate::cli::UpdateApplicationArgs;
@@ -74,7 +74,7 @@ async fn update(
         );
     };
 
-    let mut new = as_new(&app);
+    let mut new = app.as_new();
     if let Some(name) = &args.name {
         new.name = name.clone();
     }
@@ -130,22 +130,4 @@ async fn update(
         );
     };
     Ok((saved, plain_secret))
-}
-
-/// The stored application as the fields [`NewApplication::validate`] checks.
-fn as_new(app: &Application) -> NewApplication {
-    NewApplication {
-        client_id: app.client_id.clone(),
-        user_id: app.user_id,
-        redirect_uris: app.redirect_uris.clone(),
-        post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
-        client_type: app.client_type,
-        authorization_grant_type: app.authorization_grant_type,
-        client_secret: app.client_secret.clone(),
-        hash_client_secret: app.hash_client_secret,
-        name: app.name.clone(),
-        skip_authorization: app.skip_authorization,
-        algorithm: app.algorithm,
-        allowed_origins: app.allowed_origins.clone(),
-    }
 }

@@ -104,14 +104,8 @@ pub(crate) async fn confirm(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let id = match row_id(&state, &pk) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
+    let account = or_page!(staff(&state, &parts).await);
+    let id = or_page!(row_id(&state, &pk));
     if refused_on_self(&account, kind, action, id) {
         return refuse_self(&state, &account);
     }
@@ -162,28 +156,16 @@ pub(crate) async fn submit(
     Path(pk): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let id = match row_id(&state, &pk) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
+    let (parts, params) = or_page!(read_form(&state, request).await);
+    let account = or_page!(staff(&state, &parts).await);
+    let id = or_page!(row_id(&state, &pk));
     if !csrf_valid(Some(&account.session), &params) {
         return forbidden(&state);
     }
     if refused_on_self(&account, kind, action, id) {
         return refuse_self(&state, &account);
     }
-    let done = match perform(&state, kind, action, id).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
+    let done = or_page!(perform(&state, kind, action, id).await);
     let Some(detail) = done else {
         return not_found(&state);
     };

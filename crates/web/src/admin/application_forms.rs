@@ -69,10 +69,7 @@ fn staff_detail(
 
 pub(crate) async fn app_add_page(State(state): State<Provider>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = or_page!(staff(&state, &parts).await);
     let fs = form::blank(&state.settings);
     let fields = app_fields(&fs, Variant::StaffRegister);
     form_page(
@@ -90,14 +87,8 @@ pub(crate) async fn app_add_page(State(state): State<Provider>, request: Request
 }
 
 pub(crate) async fn app_add_submit(State(state): State<Provider>, request: Request) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let (parts, params) = or_page!(read_form(&state, request).await);
+    let account = or_page!(staff(&state, &parts).await);
     if !csrf_valid(Some(&account.session), &params) {
         return forbidden(&state);
     }
@@ -157,14 +148,8 @@ pub(crate) async fn app_edit_page(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let app = match load_app(&state, &pk).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = or_page!(staff(&state, &parts).await);
+    let app = or_page!(load_app(&state, &pk).await);
     let mut fs = form::values_of(&app);
     if let Some(uid) = app.user_id {
         if let Ok(Some(u)) = state.store.get_user(uid).await {
@@ -191,18 +176,9 @@ pub(crate) async fn app_edit_submit(
     Path(pk): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let mut app = match load_app(&state, &pk).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let (parts, params) = or_page!(read_form(&state, request).await);
+    let account = or_page!(staff(&state, &parts).await);
+    let mut app = or_page!(load_app(&state, &pk).await);
     if !csrf_valid(Some(&account.session), &params) {
         return forbidden(&state);
     }
@@ -229,7 +205,7 @@ pub(crate) async fn app_edit_submit(
     match owner(&state, &params).await {
         Ok(Ok(o)) => app.user_id = o,
         Ok(Err(msg)) => {
-            let (fs, _) = form::parse(&params, Variant::StaffUpdate, form::as_new(&app));
+            let (fs, _) = form::parse(&params, Variant::StaffUpdate, app.as_new());
             return again(fs, Some(msg));
         }
         Err(r) => return r,

@@ -225,14 +225,8 @@ pub(crate) async fn detail(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let id = match row_id(&state, &pk) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
+    let account = or_page!(staff(&state, &parts).await);
+    let id = or_page!(row_id(&state, &pk));
     if let Err(r) = admin_store(&state) {
         return r;
     }

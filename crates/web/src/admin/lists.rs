@@ -411,10 +411,7 @@ fn search_box(kind: Kind, params: &Params) -> Option<Value> {
 /// `GET /admin/<model>/`.
 pub(crate) async fn list(State(state): State<Provider>, kind: Kind, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = or_page!(staff(&state, &parts).await);
     let req = match read_query(&state, kind, parts.uri.query().unwrap_or("")).await {
         Ok(r) => r,
         Err(e) => return unavailable(&state, e),

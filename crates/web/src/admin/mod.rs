@@ -234,10 +234,7 @@ pub(crate) fn short(checksum: &str) -> String {
 /// `GET /admin/`.
 async fn index(State(state): State<Provider>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = or_page!(staff(&state, &parts).await);
     let sections: Vec<Value> = Kind::ALL
         .iter()
         .map(|k| context! { title => k.plural(), url => k.list_url(), description => k.description() })

@@ -115,10 +115,7 @@ fn user_values(u: &User) -> FormState {
 
 pub(crate) async fn user_add_page(State(state): State<Provider>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = or_page!(staff(&state, &parts).await);
     let mut fs = FormState::default();
     fs.values.insert("is_active", "on".into());
     let fields = user_fields(&fs, true);
@@ -137,14 +134,8 @@ pub(crate) async fn user_add_page(State(state): State<Provider>, request: Reques
 }
 
 pub(crate) async fn user_add_submit(State(state): State<Provider>, request: Request) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let (parts, params) = or_page!(read_form(&state, request).await);
+    let account = or_page!(staff(&state, &parts).await);
     if !csrf_valid(Some(&account.session), &params) {
         return forbidden(&state);
     }
@@ -208,14 +199,8 @@ pub(crate) async fn user_edit_page(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let user = match load_user(&state, &pk).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let account = or_page!(staff(&state, &parts).await);
+    let user = or_page!(load_user(&state, &pk).await);
     let fs = user_values(&user);
     let fields = user_fields(&fs, false);
     form_page(
@@ -246,18 +231,9 @@ pub(crate) async fn user_edit_submit(
     Path(pk): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let account = match staff(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let mut user = match load_user(&state, &pk).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let (parts, params) = or_page!(read_form(&state, request).await);
+    let account = or_page!(staff(&state, &parts).await);
+    let mut user = or_page!(load_user(&state, &pk).await);
     if !csrf_valid(Some(&account.session), &params) {
         return forbidden(&state);
     }

@@ -419,25 +419,6 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// An application's stored fields as a [`NewApplication`] (to validate an edit with the
-/// same rules as a registration).
-pub(crate) fn as_new(app: &Application) -> NewApplication {
-    NewApplication {
-        client_id: app.client_id.clone(),
-        user_id: app.user_id,
-        redirect_uris: app.redirect_uris.clone(),
-        post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
-        client_type: app.client_type,
-        authorization_grant_type: app.authorization_grant_type,
-        client_secret: app.client_secret.clone(),
-        hash_client_secret: app.hash_client_secret,
-        name: app.name.clone(),
-        skip_authorization: app.skip_authorization,
-        algorithm: app.algorithm,
-        allowed_origins: app.allowed_origins.clone(),
-    }
-}
-
 /// The defaults a registration form starts from.
 pub(crate) fn as_new_blank(settings: &Settings) -> NewApplication {
     NewApplication::new(

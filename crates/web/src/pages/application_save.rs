@@ -110,7 +110,7 @@ pub(crate) async fn save_edit(
     existing: &Application,
     variant: Variant,
 ) -> Result<Application, EditError> {
-    let (mut fs, parsed) = form::parse(params, variant, form::as_new(existing));
+    let (mut fs, parsed) = form::parse(params, variant, existing.as_new());
     let Some((new, _)) = parsed else {
         return Err(EditError::Form(fs));
     };

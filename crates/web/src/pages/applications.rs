@@ -107,13 +107,27 @@ fn page(
     account.finish(state, resp)
 }
 
+/// A POST on the signed-in user's application `pk`: the account, the application and the
+/// form, its CSRF token checked (after ownership: another user's id is a 404 whatever it
+/// carries).
+async fn owned_form(
+    state: &Provider,
+    pk: &str,
+    request: Request,
+) -> Result<(Account, Application, oauth_toolkit_core::params::Params), Response> {
+    let (parts, params) = read_form(state, request).await?;
+    let account = Account::required(state, &parts).await?;
+    let app = owned(state, &account, pk).await?;
+    if !csrf_valid(Some(&account.session), &params) {
+        return Err(forbidden(state));
+    }
+    Ok((account, app, params))
+}
+
 /// `GET applications/`.
 pub async fn list(State(state): State<Provider>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match Account::required(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = or_page!(Account::required(&state, &parts).await);
     let apps = match state
         .store
         .list_applications_for_user(account.user.id)
@@ -189,14 +203,8 @@ pub async fn register_page(State(state): State<Provider>, request: Request) -> R
 /// `POST applications/register/`: create it, owned by the user, and show it with its new
 /// secret (once).
 pub async fn register_submit(State(state): State<Provider>, request: Request) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let account = match Account::required(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let (parts, params) = or_page!(read_form(&state, request).await);
+    let account = or_page!(Account::required(&state, &parts).await);
     if !csrf_valid(Some(&account.session), &params) {
         return forbidden(&state);
     }
@@ -247,10 +255,7 @@ pub async fn detail(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match Account::required(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = or_page!(Account::required(&state, &parts).await);
     match owned(&state, &account, &pk).await {
         Ok(app) => detail_page(&state, &account, &app, None, StatusCode::OK),
         Err(r) => r,
@@ -264,10 +269,7 @@ pub async fn update_page(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match Account::required(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = or_page!(Account::required(&state, &parts).await);
     match owned(&state, &account, &pk).await {
         Ok(app) => {
             let fs = form::values_of(&app);
@@ -290,21 +292,7 @@ pub async fn update_submit(
     Path(pk): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let account = match Account::required(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let existing = match owned(&state, &account, &pk).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    if !csrf_valid(Some(&account.session), &params) {
-        return forbidden(&state);
-    }
+    let (account, existing, params) = or_page!(owned_form(&state, &pk, request).await);
     match save_edit(&state, &params, &existing, Variant::Update).await {
         Ok(saved) => {
             tracing::info!(user = %account.user.username, client_id = %saved.client_id, "application updated");
@@ -320,6 +308,21 @@ pub async fn update_submit(
         ),
         Err(EditError::Page(r)) => r,
     }
+}
+
+/// The confirm page of `action` on the signed-in user's application `pk`.
+async fn confirm(
+    state: &Provider,
+    pk: &str,
+    request: Request,
+    action: &str,
+    template: &str,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let account = or_page!(Account::required(state, &parts).await);
+    let app = or_page!(owned(state, &account, pk).await);
+    let url = format!("{}{action}/", detail_url(state, app.id));
+    confirm_page(state, &account, &app, template, url)
 }
 
 fn confirm_page(
@@ -343,24 +346,14 @@ pub async fn delete_page(
     Path(pk): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, _) = request.into_parts();
-    let account = match Account::required(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match owned(&state, &account, &pk).await {
-        Ok(app) => {
-            let action = format!("{}delete/", detail_url(&state, app.id));
-            confirm_page(
-                &state,
-                &account,
-                &app,
-                "oauth2_provider/application_confirm_delete.html",
-                action,
-            )
-        }
-        Err(r) => r,
-    }
+    confirm(
+        &state,
+        &pk,
+        request,
+        "delete",
+        "oauth2_provider/application_confirm_delete.html",
+    )
+    .await
 }
 
 /// `POST applications/<pk>/delete/`: delete it (and by cascade its tokens), back to the list.
@@ -369,21 +362,7 @@ pub async fn delete_submit(
     Path(pk): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let account = match Account::required(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let app = match owned(&state, &account, &pk).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    if !csrf_valid(Some(&account.session), &params) {
-        return forbidden(&state);
-    }
+    let (account, app, _) = or_page!(owned_form(&state, &pk, request).await);
     if let Err(e) = state.store.delete_application(app.id).await {
         return unavailable(&state, e);
     }
@@ -398,24 +377,14 @@ pub async fn new_secret_page(
     Path(pk): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, _) = request.into_parts();
-    let account = match Account::required(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match owned(&state, &account, &pk).await {
-        Ok(app) => {
-            let action = format!("{}new_secret/", detail_url(&state, app.id));
-            confirm_page(
-                &state,
-                &account,
-                &app,
-                "oauth2_provider/application_confirm_new_secret.html",
-                action,
-            )
-        }
-        Err(r) => r,
-    }
+    confirm(
+        &state,
+        &pk,
+        request,
+        "new_secret",
+        "oauth2_provider/application_confirm_new_secret.html",
+    )
+    .await
 }
 
 /// `POST applications/<pk>/new_secret/`: replace the secret and show the new one once.
@@ -424,21 +393,7 @@ pub async fn new_secret_submit(
     Path(pk): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let account = match Account::required(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let app = match owned(&state, &account, &pk).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    if !csrf_valid(Some(&account.session), &params) {
-        return forbidden(&state);
-    }
+    let (account, app, _) = or_page!(owned_form(&state, &pk, request).await);
     match rotate_secret(&state, &app).await {
         Ok((saved, plain)) => {
             tracing::info!(user = %account.user.username, client_id = %saved.client_id, "client secret replaced");

@@ -83,10 +83,7 @@ fn not_found(state: &Provider) -> Response {
 /// `GET authorized_tokens/`.
 pub async fn list(State(state): State<Provider>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match Account::required(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = or_page!(Account::required(&state, &parts).await);
     let tokens = match state
         .store
         .list_access_tokens_for_user(account.user.id)
@@ -135,14 +132,8 @@ pub async fn delete_page(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let account = match Account::required(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let token = match owned(&state, &account, &pk).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let account = or_page!(Account::required(&state, &parts).await);
+    let token = or_page!(owned(&state, &account, &pk).await);
     let mut names = HashMap::new();
     let name = application_name(&state, token.application_id, &mut names).await;
     let resp = render(
@@ -166,18 +157,9 @@ pub async fn delete_submit(
     Path(pk): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let account = match Account::required(&state, &parts).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let token = match owned(&state, &account, &pk).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (parts, params) = or_page!(read_form(&state, request).await);
+    let account = or_page!(Account::required(&state, &parts).await);
+    let token = or_page!(owned(&state, &account, &pk).await);
     if !csrf_valid(Some(&account.session), &params) {
         return forbidden(&state);
     }

@@ -173,18 +173,12 @@ pub async fn user_code_page(State(state): State<Provider>, request: Request) -> 
 
 /// `POST {prefix}/device/`: look the code up, bind it to the user, go to the confirmation.
 pub async fn user_code_submit(State(state): State<Provider>, request: Request) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+    let (parts, params) = or_page!(read_form(&state, request).await);
     let session = Session::from_headers(&parts.headers, &state);
     if !csrf_valid(session.as_ref(), &params) {
         return forbidden(&state);
     }
-    let user = match require_user(&state, &parts).await {
-        Ok(u) => u,
-        Err(login) => return login,
-    };
+    let user = or_page!(require_user(&state, &parts).await);
     let input = params.all("user_code").first().copied().unwrap_or("");
     let ctx = state.ctx();
     match enter_user_code(&ctx, user, input).await {
@@ -248,10 +242,7 @@ pub async fn confirm_page(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let (_, grant, app) = match load(&state, &parts, path, NO_SUCH_GRANT).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+    let (_, grant, app) = or_page!(load(&state, &parts, path, NO_SUCH_GRANT).await);
     match current_status(&state.ctx(), &grant).await {
         Ok(DeviceGrantStatus::AuthorizationPending) => {}
         Ok(_) => return redirect(&state, &status_location(&state, &grant)),
@@ -291,18 +282,12 @@ pub async fn confirm_submit(
     path: Result<Path<(String, String)>, PathRejection>,
     request: Request,
 ) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+    let (parts, params) = or_page!(read_form(&state, request).await);
     let session = Session::from_headers(&parts.headers, &state);
     if !csrf_valid(session.as_ref(), &params) {
         return forbidden(&state);
     }
-    let (user, grant, _) = match load(&state, &parts, path, NO_SUCH_GRANT).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+    let (user, grant, _) = or_page!(load(&state, &parts, path, NO_SUCH_GRANT).await);
     let Some(decision) = single(&params, "action").and_then(Decision::parse) else {
         return error_page(
             &state,
@@ -332,10 +317,7 @@ pub async fn status_page(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let (_, grant, app) = match load(&state, &parts, path, GONE).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+    let (_, grant, app) = or_page!(load(&state, &parts, path, GONE).await);
     let status = match current_status(&state.ctx(), &grant).await {
         Ok(s) => s,
         Err(e) => return failure(&state, e),

@@ -110,10 +110,7 @@ pub async fn login_page(State(state): State<Provider>, request: Request) -> Resp
 /// `POST login_url`: check CSRF and credentials; on success a new session (new id, new CSRF
 /// token) and a redirect to `next` if it stays on this site, else to `/`.
 pub async fn login_submit(State(state): State<Provider>, request: Request) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+    let (parts, params) = or_page!(read_form(&state, request).await);
     let Some(session) = Session::from_headers(&parts.headers, &state) else {
         return forbidden(&state);
     };
@@ -232,10 +229,7 @@ pub async fn logout_page(State(state): State<Provider>, request: Request) -> Res
 
 /// `POST /accounts/logout/`: CSRF-checked; deletes the session cookie and goes to `/`.
 pub async fn logout_submit(State(state): State<Provider>, request: Request) -> Response {
-    let (parts, params) = match read_form(&state, request).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+    let (parts, params) = or_page!(read_form(&state, request).await);
     let session = Session::from_headers(&parts.headers, &state);
     if !csrf_valid(session.as_ref(), &params) {
         return forbidden(&state);
