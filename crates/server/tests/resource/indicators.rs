@@ -344,4 +344,6 @@ async fn the_authorization_endpoint_checks_resources(env: Env) {
         "{}",
         consent.body
     );
+    // The person consenting sees where the tokens will work.
+    assert!(consent.body.contains("Only for use at"), "{}", consent.body);
 }

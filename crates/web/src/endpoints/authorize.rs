@@ -243,6 +243,7 @@ async fn consent_page(
             nonce => request.nonce.clone().unwrap_or_default(),
             claims => request.claims.clone().unwrap_or_default(),
             current_user => current_user,
+            resources => request.resources.clone(),
         },
         StatusCode::OK,
     );
