@@ -68,6 +68,13 @@ pub enum Command {
     /// unused codes, revoke their refresh tokens, deny their pending device grants. Every
     /// running server refuses them at once.
     Revoketokens(RevokeTokensArgs),
+    /// Delete applications unused for some days: no access or refresh token created since,
+    /// no live token, code or device grant, not registered since. Each is checked again as it
+    /// is deleted, so one that gets a token meanwhile is kept; safe beside `serve`.
+    Cleanupapplications(CleanupApplicationsArgs),
+    /// Rename a scope in stored access tokens, ID tokens, unused codes and pending device
+    /// grants (whole scope tokens only), in batches; safe beside `serve`.
+    Migratescopes(MigrateScopesArgs),
     /// Check the database answers and report token health: exit 0 when healthy (or a
     /// warning: more than 80% of the access tokens expired), 1 when the database cannot be
     /// reached.
@@ -113,6 +120,39 @@ pub struct RevokeTokensArgs {
     #[arg(long, value_name = "CLIENT_ID")]
     pub application: Option<String>,
     /// Count what would be revoked, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the counts as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupApplicationsArgs {
+    /// Delete applications without any access or refresh token created in this many days
+    /// (at least 1).
+    #[arg(
+        long,
+        default_value_t = 90,
+        value_name = "DAYS",
+        allow_negative_numbers = true
+    )]
+    pub inactive_days: i64,
+    /// Report what would be deleted, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateScopesArgs {
+    /// The scope to rename.
+    pub old: String,
+    /// Its new name (a configured scope).
+    pub new: String,
+    /// Count the rows that would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Print the counts as one JSON object on stdout.

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod audittokens;
+mod cleanupapplications;
 mod cleartokens;
 mod createapplication;
 mod createsigningkey;
@@ -9,6 +10,7 @@ mod deleteapplication;
 mod health;
 mod listapplications;
 mod migrate;
+mod migratescopes;
 mod revoketokens;
 mod serve;
 mod stats;
@@ -38,6 +40,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stats(args) => stats::run(settings, args).await,
         Command::Audittokens(args) => audittokens::run(settings, args).await,
         Command::Revoketokens(args) => revoketokens::run(settings, args).await,
+        Command::Cleanupapplications(args) => cleanupapplications::run(settings, args).await,
+        Command::Migratescopes(args) => migratescopes::run(settings, args).await,
         Command::Health(args) => health::run(settings, args).await,
     }
 }

@@ -8,5 +8,6 @@ mod common;
 mod application_commands;
 mod applications;
 mod commands;
+mod maintenance;
 mod operations;
 mod serve;

@@ -8,8 +8,11 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use oauth_toolkit_core::models::Id;
 use oauth_toolkit_core::models::{ClientType, GrantType};
-use oauth_toolkit_core::store::{ApplicationTokenCount, RevokedCounts, Stats};
+use oauth_toolkit_core::store::{
+    ApplicationActivity, ApplicationTokenCount, KeepReason, RevokedCounts, ScopeRows, Stats,
+};
 
 use crate::sql::admin::revoke_statements;
 
@@ -62,6 +65,117 @@ pub(crate) const AUDIT_TOP_APPLICATIONS: &str = "SELECT a.client_id, a.name, COU
      GROUP BY a.id, a.client_id, a.name \
      ORDER BY n DESC, a.client_id \
      LIMIT $2";
+
+/// Of the application `oauth2_provider_application` (the outer row), `$1` now: a live
+/// access, refresh or ID token, code or device grant.
+macro_rules! live_of_application {
+    () => {
+        "(EXISTS (SELECT 1 FROM oauth2_provider_accesstoken t \
+          WHERE t.application_id = oauth2_provider_application.id AND t.expires > $1) \
+         OR EXISTS (SELECT 1 FROM oauth2_provider_refreshtoken t \
+          WHERE t.application_id = oauth2_provider_application.id AND t.revoked IS NULL) \
+         OR EXISTS (SELECT 1 FROM oauth2_provider_idtoken t \
+          WHERE t.application_id = oauth2_provider_application.id AND t.expires > $1) \
+         OR EXISTS (SELECT 1 FROM oauth2_provider_grant t \
+          WHERE t.application_id = oauth2_provider_application.id \
+          AND t.consumed IS NULL AND t.expires > $1) \
+         OR EXISTS (SELECT 1 FROM oauth2_provider_devicegrant t \
+          WHERE t.client_id = oauth2_provider_application.client_id \
+          AND t.status IN ('authorization-pending', 'authorized') AND t.expires > $1))"
+    };
+}
+
+/// Of the outer application, `$2` the cutoff: an access or refresh token created since.
+macro_rules! recent_of_application {
+    () => {
+        "(EXISTS (SELECT 1 FROM oauth2_provider_accesstoken t \
+          WHERE t.application_id = oauth2_provider_application.id AND t.created >= $2) \
+         OR EXISTS (SELECT 1 FROM oauth2_provider_refreshtoken t \
+          WHERE t.application_id = oauth2_provider_application.id AND t.created >= $2))"
+    };
+}
+
+/// `$1` now, `$2` the cutoff. Rows `(id, client_id, name, keep)`, `keep` a
+/// [`KeepReason`] or "" (inactive).
+pub(crate) const APPLICATION_ACTIVITY: &str = concat!(
+    "SELECT id, client_id, name, CASE WHEN ",
+    live_of_application!(),
+    " THEN 'live tokens' WHEN ",
+    recent_of_application!(),
+    " THEN 'recent tokens' WHEN created >= $2 THEN 'recently created' ELSE '' END AS keep \
+     FROM oauth2_provider_application ORDER BY id"
+);
+
+/// `$1` now, `$2` the cutoff, `$3` the application: deleted only if still inactive (the
+/// conditions of [`APPLICATION_ACTIVITY`], in the same statement).
+pub(crate) const DELETE_INACTIVE_APPLICATION: &str = concat!(
+    "DELETE FROM oauth2_provider_application WHERE id = $3 AND created < $2 AND NOT ",
+    live_of_application!(),
+    " AND NOT ",
+    recent_of_application!()
+);
+
+/// The rows of [`APPLICATION_ACTIVITY`].
+pub(crate) fn activity_from(rows: Vec<(Id, String, String, String)>) -> Vec<ApplicationActivity> {
+    rows.into_iter()
+        .map(|(id, client_id, name, keep)| ApplicationActivity {
+            id,
+            client_id,
+            name,
+            keep: KeepReason::parse(&keep),
+        })
+        .collect()
+}
+
+/// `(select, update)` of one kind of scoped rows. The select: `$1` after this id, `$2` a
+/// `LIKE` pattern (escaped with `\`), `$3` how many; rows `(id, scope)`. The update: `$1`
+/// the id, `$2` the new scope, `$3` the scope it must still have.
+macro_rules! scope_statements {
+    ($table:literal, $condition:literal) => {
+        (
+            concat!(
+                "SELECT id, scope FROM ",
+                $table,
+                " WHERE id > $1 AND scope LIKE $2 ESCAPE '\\'",
+                $condition,
+                " ORDER BY id LIMIT $3"
+            ),
+            concat!(
+                "UPDATE ",
+                $table,
+                " SET scope = $2 WHERE id = $1 AND scope = $3"
+            ),
+        )
+    };
+}
+
+pub(crate) fn scope_statements(rows: ScopeRows) -> (&'static str, &'static str) {
+    match rows {
+        ScopeRows::AccessTokens => scope_statements!("oauth2_provider_accesstoken", ""),
+        ScopeRows::IdTokens => scope_statements!("oauth2_provider_idtoken", ""),
+        ScopeRows::Grants => {
+            scope_statements!("oauth2_provider_grant", " AND consumed IS NULL")
+        }
+        ScopeRows::DeviceGrants => scope_statements!(
+            "oauth2_provider_devicegrant",
+            " AND status IN ('authorization-pending', 'authorized')"
+        ),
+    }
+}
+
+/// The `LIKE` pattern of rows whose scope contains `scope` (`\` escapes).
+pub(crate) fn containing(scope: &str) -> String {
+    let mut pattern = String::with_capacity(scope.len() + 2);
+    pattern.push('%');
+    for c in scope.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
 
 /// A count as the stores report it (a `COUNT` is never negative).
 pub(crate) fn count(n: i64) -> u64 {
@@ -253,6 +367,76 @@ macro_rules! impl_operations_store {
                         .await
                         .map_err(map_err)?;
                     Ok(revoked_from(&integers(&row, USER_TOKEN_COLUMNS)?))
+                }
+
+                async fn application_activity(
+                    &self,
+                    now: OffsetDateTime,
+                    created_before: OffsetDateTime,
+                ) -> Result<Vec<ApplicationActivity>, StoreError> {
+                    let rows =
+                        sqlx::query_as::<_, (Id, String, String, String)>(APPLICATION_ACTIVITY)
+                            .bind(to_db(now))
+                            .bind(to_db(created_before))
+                            .fetch_all(counted(&self.read))
+                            .await
+                            .map_err(map_err)?;
+                    Ok(activity_from(rows))
+                }
+
+                async fn delete_application_if_inactive(
+                    &self,
+                    id: Id,
+                    now: OffsetDateTime,
+                    created_before: OffsetDateTime,
+                ) -> Result<bool, StoreError> {
+                    sqlx::query(DELETE_INACTIVE_APPLICATION)
+                        .bind(to_db(now))
+                        .bind(to_db(created_before))
+                        .bind(id)
+                        .execute(counted(&self.write))
+                        .await
+                        .map(|r| r.rows_affected() > 0)
+                        .map_err(map_err)
+                }
+
+                async fn scope_rows(
+                    &self,
+                    rows: ScopeRows,
+                    scope: &str,
+                    after_id: Id,
+                    limit: u64,
+                ) -> Result<Vec<(Id, String)>, StoreError> {
+                    let (select, _) = scope_statements(rows);
+                    sqlx::query_as::<_, (Id, String)>(select)
+                        .bind(after_id)
+                        .bind(containing(scope))
+                        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                        .fetch_all(counted(&self.read))
+                        .await
+                        .map_err(map_err)
+                }
+
+                async fn replace_scopes(
+                    &self,
+                    rows: ScopeRows,
+                    changes: &[(Id, String, String)],
+                ) -> Result<u64, StoreError> {
+                    let (_, update) = scope_statements(rows);
+                    let mut tx = counted(&self.write).begin().await.map_err(map_err)?;
+                    let mut changed = 0;
+                    for (id, old, new) in changes {
+                        changed += sqlx::query(update)
+                            .bind(id)
+                            .bind(new)
+                            .bind(old)
+                            .execute(counted(&mut *tx))
+                            .await
+                            .map_err(map_err)?
+                            .rows_affected();
+                    }
+                    counted(tx).commit().await.map_err(map_err)?;
+                    Ok(changed)
                 }
             }
         };

@@ -39,6 +39,24 @@ fn labelled(rows: Vec<Labelled>) -> Vec<(String, String, i64)> {
         .collect()
 }
 
+/// A row of `APPLICATION_ACTIVITY`.
+struct Activity(Id, String, String, String);
+
+impl FromSqliteRow for Activity {
+    fn from_sqlite_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Activity(row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+    }
+}
+
+/// A row `(id, scope)`.
+struct Scoped(Id, String);
+
+impl FromSqliteRow for Scoped {
+    fn from_sqlite_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Scoped(row.get(0)?, row.get(1)?))
+    }
+}
+
 /// The one row of a statement of counts, with at least `n` columns.
 fn counts(row: Option<Integers>, n: usize) -> Result<Vec<i64>, StoreError> {
     match row {
@@ -90,6 +108,68 @@ impl OperationsStore for SqliteStore {
         self.scan(move |c| {
             let row = c.opt::<Integers>(sql, &[&user_id, &application_id, &application_id])?;
             Ok(revoked_from(&counts(row, USER_TOKEN_COLUMNS)?))
+        })
+        .await
+    }
+
+    async fn application_activity(
+        &self,
+        now: OffsetDateTime,
+        created_before: OffsetDateTime,
+    ) -> Result<Vec<ApplicationActivity>, StoreError> {
+        let (now, before) = (to_db(now), to_db(created_before));
+        self.scan(move |c| {
+            let rows = c.all::<Activity>(APPLICATION_ACTIVITY, &[&now, &before])?;
+            Ok(activity_from(
+                rows.into_iter()
+                    .map(|Activity(id, c, n, k)| (id, c, n, k))
+                    .collect(),
+            ))
+        })
+        .await
+    }
+
+    async fn delete_application_if_inactive(
+        &self,
+        id: Id,
+        now: OffsetDateTime,
+        created_before: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (now, before) = (to_db(now), to_db(created_before));
+        self.write(move |c| c.exec(DELETE_INACTIVE_APPLICATION, &[&now, &before, &id]))
+            .await
+            .map(|n| n > 0)
+    }
+
+    async fn scope_rows(
+        &self,
+        rows: ScopeRows,
+        scope: &str,
+        after_id: Id,
+        limit: u64,
+    ) -> Result<Vec<(Id, String)>, StoreError> {
+        let (select, _) = scope_statements(rows);
+        let (pattern, limit) = (containing(scope), i64::try_from(limit).unwrap_or(i64::MAX));
+        self.scan(move |c| {
+            let rows = c.all::<Scoped>(select, &[&after_id, &pattern, &limit])?;
+            Ok(rows.into_iter().map(|Scoped(id, s)| (id, s)).collect())
+        })
+        .await
+    }
+
+    async fn replace_scopes(
+        &self,
+        rows: ScopeRows,
+        changes: &[(Id, String, String)],
+    ) -> Result<u64, StoreError> {
+        let (_, update) = scope_statements(rows);
+        let changes = changes.to_vec();
+        self.write_all(move |c| {
+            let mut changed = 0u64;
+            for (id, old, new) in &changes {
+                changed += c.exec(update, &[id, new, old])? as u64;
+            }
+            Ok(changed)
         })
         .await
     }

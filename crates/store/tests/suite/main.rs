@@ -170,4 +170,6 @@ backends!(
     operations::operations_stats,
     operations::operations_audit_tokens,
     operations::operations_count_user_tokens,
+    operations::operations_application_activity,
+    operations::operations_scope_rows,
 );

@@ -390,3 +390,121 @@ pub(super) async fn operations_count_user_tokens(db: &Database) {
     let counted = ops.count_user_tokens(s.u2.id + 1000, None, later).await;
     assert_eq!(counted.unwrap(), RevokedCounts::default());
 }
+
+/// `cleanupapplications`: each reason to keep an application, and only an inactive one
+/// deleted (with its rows), judged 200 days after `t0()` with a 90-day cutoff.
+pub(super) async fn operations_application_activity(db: &Database) {
+    use ClientType::*;
+    use GrantType::*;
+    let store = &*db.store();
+    let u = user(store, "u").await;
+    let day = Duration::days(1);
+    let (now, cutoff) = (t0() + day * 200, t0() + day * 110);
+    let live = app_of(store, "live", Confidential, AuthorizationCode).await;
+    access_at(store, Some(&u), &live, t0(), now + day).await;
+    let code = app_of(store, "code", Confidential, AuthorizationCode).await;
+    grant_of(store, &u, &code, now + day).await;
+    let refresh = app_of(store, "refresh", Confidential, AuthorizationCode).await;
+    refresh_at(store, &u, &refresh, None, t0()).await;
+    let device = app_of(store, "device", Public, DeviceCode).await;
+    let (authorized, soon) = (DeviceGrantStatus::Authorized, now + day);
+    device_of(store, &device, soon, authorized, Some(&u)).await;
+    let recent = app_of(store, "recent", Confidential, AuthorizationCode).await;
+    let an_hour_ago = now - Duration::hours(1);
+    access_at(store, Some(&u), &recent, now - day, an_hour_ago).await;
+    let idle = app_of(store, "idle", Confidential, AuthorizationCode).await;
+    access_at(store, Some(&u), &idle, t0(), t0() + day).await;
+    let old = refresh_at(store, &u, &idle, None, t0()).await;
+    assert!(store.revoke_refresh_token(old.id, t0()).await.unwrap());
+    grant_of(store, &u, &idle, t0() + day).await;
+    let unused = app_of(store, "unused", Public, ClientCredentials).await;
+    let mut new = NewApplication::new(Public, ClientCredentials, &Settings::default());
+    new.client_id = "new".into();
+    let fresh = store.create_application(new, now - day).await.unwrap();
+
+    let ops = ops(store);
+    let activity = ops.application_activity(now, cutoff).await.unwrap();
+    let judged: Vec<(&str, &str, Option<KeepReason>)> = activity
+        .iter()
+        .map(|a| (a.client_id.as_str(), a.name.as_str(), a.keep))
+        .collect();
+    use KeepReason::*;
+    assert_eq!(
+        judged,
+        [
+            ("live", "live app", Some(LiveTokens)),
+            ("code", "code app", Some(LiveTokens)),
+            ("refresh", "refresh app", Some(LiveTokens)),
+            ("device", "device app", Some(LiveTokens)),
+            ("recent", "recent app", Some(RecentTokens)),
+            ("idle", "idle app", None),
+            ("unused", "unused app", None),
+            ("new", "", Some(RecentlyCreated)),
+        ]
+    );
+    assert_eq!(activity[0].id, live.id);
+    let before = ops.stats(now).await.unwrap();
+    for a in [&live, &code, &refresh, &device, &recent, &fresh] {
+        let deleted = ops.delete_application_if_inactive(a.id, now, cutoff).await;
+        assert!(!deleted.unwrap(), "{} is kept", a.client_id);
+    }
+    for a in [&idle, &unused] {
+        let deleted = ops.delete_application_if_inactive(a.id, now, cutoff).await;
+        assert!(deleted.unwrap(), "{} is deleted", a.client_id);
+        let gone = ops.delete_application_if_inactive(a.id, now, cutoff).await;
+        assert!(!gone.unwrap(), "{} is gone", a.client_id);
+    }
+    let after = ops.stats(now).await.unwrap();
+    assert_eq!(after.applications, before.applications - 2);
+    assert_eq!(after.access_tokens, before.access_tokens - 1);
+    assert_eq!(after.refresh_tokens, before.refresh_tokens - 1);
+    assert_eq!(after.grants, before.grants - 1);
+    assert!(store.get_application(idle.id).await.unwrap().is_none());
+}
+
+/// `migratescopes`' reads (a prefilter, by id, in pages) and guarded writes.
+pub(super) async fn operations_scope_rows(db: &Database) {
+    let store = &*db.store();
+    let u = user(store, "u").await;
+    let a = app_of(store, "a", ClientType::Public, GrantType::Password).await;
+    let mut ids = Vec::new();
+    for scope in ["read write", "readonly", "write", "re_d", "openid read"] {
+        let (_, mut t) = new_access(Some(&u), &a, t0() + Duration::days(1));
+        t.scope = scope.into();
+        ids.push(store.create_access_token(t, t0()).await.unwrap().id);
+    }
+    let ops = ops(store);
+    let rows = ScopeRows::AccessTokens;
+    let first = ops.scope_rows(rows, "read", 0, 2).await.unwrap();
+    let expected = [(ids[0], "read write".into()), (ids[1], "readonly".into())];
+    assert_eq!(first, expected);
+    let rest = ops.scope_rows(rows, "read", ids[1], 2).await.unwrap();
+    assert_eq!(rest, [(ids[4], "openid read".into())]);
+    // `_` is no wildcard.
+    let escaped = ops.scope_rows(rows, "re_d", 0, 10).await.unwrap();
+    assert_eq!(escaped, [(ids[3], "re_d".into())]);
+
+    let changes = vec![
+        (ids[0], "read write".to_string(), "view write".to_string()),
+        // Changed meanwhile: left alone.
+        (ids[4], "openid".to_string(), "openid view".to_string()),
+    ];
+    assert_eq!(ops.replace_scopes(rows, &changes).await.unwrap(), 1);
+    let now = ops.scope_rows(rows, "", 0, 10).await.unwrap();
+    let scopes: Vec<&str> = now.iter().map(|(_, s)| s.as_str()).collect();
+    let expected = ["view write", "readonly", "write", "re_d", "openid read"];
+    assert_eq!(scopes, expected);
+
+    // Consumed codes are not listed; live ones are.
+    let live = grant_of(store, &u, &a, t0() + Duration::days(1)).await;
+    let used = grant_of(store, &u, &a, t0() + Duration::days(1)).await;
+    let consumed = store.consume_grant(&used.code_checksum, t0()).await;
+    consumed.unwrap();
+    let grants = ops.scope_rows(ScopeRows::Grants, "read", 0, 10).await;
+    assert_eq!(grants.unwrap(), [(live.id, "read".into())]);
+    let changes = [(live.id, "read".to_string(), "view".to_string())];
+    let changed = ops.replace_scopes(ScopeRows::Grants, &changes).await;
+    assert_eq!(changed.unwrap(), 1);
+    let grants = ops.scope_rows(ScopeRows::Grants, "view", 0, 10).await;
+    assert_eq!(grants.unwrap(), [(live.id, "view".into())]);
+}
