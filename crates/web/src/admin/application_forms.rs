@@ -9,7 +9,7 @@ use oauth_toolkit_core::models::{Application, Id};
 use oauth_toolkit_core::params::Params;
 
 use super::forms::{add_url, form_page, one, Target};
-use super::{not_found, page, row_id, staff, unavailable, Kind};
+use super::{page, row_id, staff, unavailable, Kind};
 use crate::csrf::{csrf_valid, forbidden};
 use crate::pages::account::Account;
 use crate::pages::application_form::{self as form, field, FormState, Kind as F, Variant};
@@ -135,11 +135,7 @@ pub(crate) async fn app_add_submit(State(state): State<Provider>, request: Reque
 
 async fn load_app(state: &Provider, pk: &str) -> Result<Application, Response> {
     let id = row_id(state, pk)?;
-    match state.store.get_application(id).await {
-        Ok(Some(a)) => Ok(a),
-        Ok(None) => Err(not_found(state)),
-        Err(e) => Err(unavailable(state, e)),
-    }
+    super::found(state, state.store.get_application(id).await)
 }
 
 pub(crate) async fn app_edit_page(

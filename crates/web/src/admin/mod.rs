@@ -217,6 +217,18 @@ pub(crate) fn page(
     account.finish(state, resp)
 }
 
+/// The row a point read found, or the 404 page (none) or the 503 page (a store failure).
+pub(crate) fn found<T>(
+    state: &Provider,
+    read: Result<Option<T>, StoreError>,
+) -> Result<T, Response> {
+    match read {
+        Ok(Some(row)) => Ok(row),
+        Ok(None) => Err(not_found(state)),
+        Err(e) => Err(unavailable(state, e)),
+    }
+}
+
 /// A row id from the path, or the 404 page.
 pub(crate) fn row_id(state: &Provider, pk: &str) -> Result<Id, Response> {
     pk.parse::<Id>()

@@ -219,11 +219,7 @@ pub(crate) async fn user_edit_page(
 
 async fn load_user(state: &Provider, pk: &str) -> Result<User, Response> {
     let id = row_id(state, pk)?;
-    match state.store.get_user(id).await {
-        Ok(Some(u)) => Ok(u),
-        Ok(None) => Err(not_found(state)),
-        Err(e) => Err(unavailable(state, e)),
-    }
+    super::found(state, state.store.get_user(id).await)
 }
 
 pub(crate) async fn user_edit_submit(
